@@ -1,0 +1,62 @@
+# The book on sizing GPU memory for LLMs. Needs only python3 and make; everything else goes in .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+VSTAMP := $(VENV)/.installed-validate
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: help setup setup-validate book test test-lib test-validate test-notebooks test-papermill \
+        test-book lab clean
+
+help:
+	@echo "make book   - build the site into _build/html (creates .venv on first run)"
+	@echo "make test   - every check: library tests, transformers validation, notebooks (nbval, papermill), book build"
+	@echo "make lab    - JupyterLab on the notebooks"
+	@echo "make clean  - remove _build (keeps .venv)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -c "import matplotlib.pyplot"  # builds the font cache now, not inside a notebook
+	@touch $@
+
+$(VSTAMP): $(STAMP) requirements-validate.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-validate.txt
+	@touch $@
+
+setup: $(STAMP)
+setup-validate: $(VSTAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+test: test-lib test-validate test-notebooks test-papermill test-book
+	@echo "make test: every check passed"
+
+test-lib: $(STAMP)
+	$(PY) -m pytest tests --ignore=tests/validate --ignore=tests/notebooks -p no:cacheprovider
+
+test-validate: $(VSTAMP)
+	$(PY) -m pytest tests/validate -p no:cacheprovider
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest --nbval notebooks -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+test-papermill: $(STAMP)
+	$(PY) -m pytest tests/notebooks -p no:cacheprovider
+
+test-book: book
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf _build

@@ -1,0 +1,61 @@
+"""Every chapter runs under papermill with its default parameters and with another set.
+
+The other set must change what the chapter glues into its prose, which shows that the parameters
+cell really drives the chapter (a number typed into the text would not move).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+# A second parameter set for each chapter. Every chapter must have one.
+OTHER_PARAMETERS: dict[str, dict] = {
+    "01-rule-of-thumb": dict(params=70_000_000_000, bit_widths=[16, 8, 4], example_params=8_000_000_000,
+                             example_bits=8),
+    "02-gb-or-gib": dict(example_params=8_000_000_000, example_bits=16, gpu_name="RTX 4090",
+                         n_gpus=1),
+}
+
+
+def glued(nb: dict) -> dict[str, str]:
+    values = {}
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}).get("scrapbook", {})
+            if meta.get("name"):
+                data = out.get("data", {})
+                values[meta["name"]] = "".join(data.get("application/papermill.record/text/plain", ""))
+    return values
+
+
+def run(path: Path, out: Path, parameters: dict) -> dict:
+    pm.execute_notebook(str(path), str(out), parameters=parameters, kernel_name="python3",
+                        progress_bar=False, cwd=str(path.parent))
+    return json.loads(out.read_text())
+
+
+def test_every_chapter_has_a_second_parameter_set():
+    assert NOTEBOOKS, "no chapters found"
+    assert sorted(p.stem for p in NOTEBOOKS) == sorted(OTHER_PARAMETERS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_chapter_has_a_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_chapter_runs_with_default_and_other_parameters(path, tmp_path):
+    default = glued(run(path, tmp_path / "default.ipynb", {}))
+    other = glued(run(path, tmp_path / "other.ipynb", OTHER_PARAMETERS[path.stem]))
+    assert default, "the chapter glues no numbers"
+    assert default.keys() == other.keys()
+    changed = [k for k in default if default[k] != other[k]]
+    assert changed, "no glued number changed with the other parameters"
