@@ -3,6 +3,8 @@
 Every formula of the book lives here, with the same symbols. Integer bytes inside; units
 (GB = 10^9, GiB = 2^30) only at the edges. Standard library only.
 """
+from .formats import (GROUPS, WeightFormat, format_names, get_format, kv_cache_dtypes)
+from .gpus import GPU, all_gpus, custom_gpu, get_gpu, gpu_names
 from .precisions import Precision, get_precision, precision_names
 from .rule import rule_of_thumb_bytes
 from .units import (GB, GIB, KB, KIB, MB, MIB, TB, TIB, UNITS, format_bytes, from_unit, gb, gib,
@@ -11,7 +13,8 @@ from .units import (GB, GIB, KB, KIB, MB, MIB, TB, TIB, UNITS, format_bytes, fro
 __version__ = "0.1.0"
 
 __all__ = [
-    "GB", "GIB", "KB", "KIB", "MB", "MIB", "TB", "TIB", "UNITS",
-    "Precision", "format_bytes", "from_unit", "gb", "get_precision", "gib", "precision_names",
-    "rule_of_thumb_bytes", "to_unit",
+    "GB", "GIB", "GPU", "GROUPS", "KB", "KIB", "MB", "MIB", "TB", "TIB", "UNITS",
+    "Precision", "WeightFormat", "all_gpus", "custom_gpu", "format_bytes", "format_names", "from_unit",
+    "gb", "get_format", "get_gpu", "get_precision", "gib", "gpu_names", "kv_cache_dtypes",
+    "precision_names", "rule_of_thumb_bytes", "to_unit",
 ]

@@ -15,7 +15,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-
 
 # A second parameter set for each chapter. Every chapter must have one.
 OTHER_PARAMETERS: dict[str, dict] = {
-    "01-rule-of-thumb": dict(params=70_000_000_000, bit_widths=[16, 8, 4], example_params=8_000_000_000,
+    "01-rule-of-thumb": dict(params=70_000_000_000, example_params=8_000_000_000,
                              example_bits=8),
     "02-gb-or-gib": dict(example_params=8_000_000_000, example_bits=16, gpu_name="RTX 4090",
                          n_gpus=1),

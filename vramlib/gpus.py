@@ -1,0 +1,234 @@
+r"""The GPU catalogue: how much memory a card has, how fast it reads it, and where those facts come from.
+
+Three capacities of one card are easy to confuse, and the book keeps them apart:
+
+* ``memory_sold``: the vendor's printed figure, in the vendor's unit (``80`` ``"GB"`` for an H100).
+* ``memory_bytes``: the capacity as built. GDDR chips, HBM stacks and LPDDR packages come in binary
+  sizes, so a card sold as :math:`N` GB holds :math:`N \cdot 2^{30}` bytes (80 GB HBM3 is 80 GiB).
+* ``reported_mib``: ``memory.total`` as ``nvidia-smi`` prints it, in MiB, where a public log shows it.
+  It is smaller than ``memory_bytes`` because the driver keeps some memory for itself (and ECC, where
+  on, costs some): an H100 SXM reports 81559 MiB of its 81920 MiB.
+
+A fit should count on what the driver will hand out, so :attr:`GPU.capacity_bytes` is
+:math:`\text{reported\_mib} \cdot 2^{20}` when that is known and ``memory_bytes`` otherwise.
+
+Bandwidth is the datasheet peak, in decimal units: 3.35 TB/s is :math:`3.35 \cdot 10^{12}` B/s.
+
+The entries live in ``vramlib/data/gpus.json``, each with its datasheet (``source``) and, separately,
+where its reported figure was seen (``reported_source``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+from . import _check, _data
+from .units import GB, GIB, MIB
+
+# Words that say nothing about which card is meant ("NVIDIA GeForce RTX 4090" = "RTX 4090").
+_FILLER = frozenset({"nvidia", "geforce", "tesla", "amd", "instinct", "apple", "gpu", "the"})
+
+
+@dataclass(frozen=True)
+class GPU:
+    """One GPU or accelerator, with sourced memory and bandwidth figures.
+
+    ``memory_bytes`` is the capacity as built (binary-sized memory: 80 GB HBM3 = 80 * 2**30 bytes);
+    ``reported_mib`` is nvidia-smi's ``memory.total`` (MiB) where a source shows it, else ``None``;
+    ``bandwidth_bytes_per_s`` is the datasheet peak in bytes per second (decimal prefixes).
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    vendor: str
+    memory_type: str
+    memory_sold: float
+    memory_sold_unit: str
+    memory_bytes: int
+    reported_mib: int | None
+    bandwidth_bytes_per_s: int
+    source: str
+    reported_source: str | None = None
+    note: str = ""
+    form_factor: str | None = None
+    interconnect: str | None = None
+
+    def __post_init__(self) -> None:
+        _check.text("name", self.name)
+        _check.integer("memory_bytes", self.memory_bytes, minimum=1)
+        _check.integer("bandwidth_bytes_per_s", self.bandwidth_bytes_per_s, minimum=1)
+        if self.reported_mib is not None:
+            _check.integer("reported_mib", self.reported_mib, minimum=1)
+            if self.reported_mib * MIB > self.memory_bytes:
+                raise ValueError(f"{self.name}: reported_mib ({self.reported_mib} MiB) exceeds "
+                                 f"memory_bytes ({self.memory_bytes} B); the driver cannot report more "
+                                 f"than is built")
+            if not self.reported_source:
+                raise ValueError(f"{self.name}: reported_mib needs a reported_source")
+
+    @property
+    def capacity_bytes(self) -> int:
+        r"""Bytes a fit should count on: :math:`\text{reported\_mib} \cdot 2^{20}` if nvidia-smi's
+        total is known, else ``memory_bytes`` (the capacity as built, which overstates what the
+        driver hands out by a few hundred MiB on most cards)."""
+        if self.reported_mib is not None:
+            return self.reported_mib * MIB
+        return self.memory_bytes
+
+    @property
+    def capacity_gib(self) -> float:
+        """:attr:`capacity_bytes` in GiB (2**30)."""
+        return self.capacity_bytes / GIB
+
+    @property
+    def capacity_gb(self) -> float:
+        """:attr:`capacity_bytes` in GB (10**9)."""
+        return self.capacity_bytes / GB
+
+    @property
+    def bandwidth_gb_s(self) -> float:
+        """Datasheet peak memory bandwidth in GB/s (10**9 bytes per second)."""
+        return self.bandwidth_bytes_per_s / GB
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case words of ``text``; a size split from its unit is joined (``"80 GB"`` → ``"80gb"``)."""
+    words = [w for w in re.split(r"[^0-9a-z.]+", text.lower()) if w]
+    joined: list[str] = []
+    for w in words:
+        if w in ("gb", "gib") and joined and joined[-1].isdigit():
+            joined[-1] += "gb"
+        else:
+            joined.append("gb" if w == "gib" else w)
+    return [w for w in joined if w not in _FILLER]
+
+
+def _candidate_tokens(gpu: GPU) -> frozenset[str]:
+    tokens: set[str] = set()
+    for text in (gpu.name, *gpu.aliases, gpu.form_factor or ""):
+        tokens.update(_tokens(text))
+    # "80gb" also answers to a bare "80"
+    tokens.update(t[:-2] for t in list(tokens) if t.endswith("gb") and t[:-2].isdigit())
+    return frozenset(tokens)
+
+
+@lru_cache(maxsize=None)
+def _catalogue() -> tuple[tuple[GPU, ...], dict[str, GPU], dict[str, GPU]]:
+    """(entries, exact-name table, family-default table), built from gpus.json on first use."""
+    entries: list[GPU] = []
+    exact: dict[str, GPU] = {}
+    defaults: dict[str, GPU] = {}
+    for row in _data.load("gpus.json")["gpus"]:
+        gpu = GPU(name=row["name"], aliases=tuple(row.get("aliases", ())), vendor=row["vendor"],
+                  memory_type=row["memory_type"], memory_sold=row["memory_sold"],
+                  memory_sold_unit=row["memory_sold_unit"], memory_bytes=row["memory_bytes"],
+                  reported_mib=row.get("reported_mib"),
+                  bandwidth_bytes_per_s=row["bandwidth_bytes_per_s"], source=row["source"],
+                  reported_source=row.get("reported_source"), note=row.get("note", ""),
+                  form_factor=row.get("form_factor"), interconnect=row.get("interconnect"))
+        entries.append(gpu)
+        for key in (gpu.name, *gpu.aliases):
+            k = _check.normalise(key)
+            if k in exact and exact[k] is not gpu:
+                raise ValueError(f"gpus.json: name {key!r} is used by both {exact[k].name!r} "
+                                 f"and {gpu.name!r}")
+            exact[k] = gpu
+        for family in row.get("default_for", ()):
+            defaults[family] = gpu
+    return tuple(entries), exact, defaults
+
+
+def gpu_names() -> list[str]:
+    """Canonical names of the catalogued GPUs (aliases not included), in catalogue order."""
+    return [g.name for g in _catalogue()[0]]
+
+
+def all_gpus() -> list[GPU]:
+    """Every catalogued GPU, in catalogue order."""
+    return list(_catalogue()[0])
+
+
+def get_gpu(name: "str | GPU") -> GPU:
+    """Look a GPU up by a forgiving name; a :class:`GPU` is returned as it is.
+
+    The lookup, in order:
+
+    1. exact match of the name or an alias, case- and separator-insensitive
+       (``"H100-80GB"``, ``"NVIDIA H100 80GB HBM3"`` as nvidia-smi prints it, ``"rtx 4090"``, ``"4090"``);
+    2. word match: every word of the query appears among a card's words (its name, aliases and
+       form factor; vendor words such as "NVIDIA" or "GeForce" are ignored): ``"h100 pcie"``;
+    3. if several cards match, a card with a spelling made of exactly the query's words wins
+       (``"NVIDIA RTX 3090"`` is the RTX 3090, not the 3090 Ti); then the family default wins when
+       the query names the family: the bare ``"h100"`` means the H100 SXM 80GB, ``"a100"`` the
+       A100 SXM 80GB (and ``"m2 ultra"``, ``"m3 max"``, ``"m4 max"`` are aliases of the one
+       configuration catalogued). Otherwise the query is ambiguous and ``ValueError`` lists the candidates
+       (``"v100"`` is: 16 GB or 32 GB?).
+
+    An unknown name raises ``ValueError`` with the closest known names; a non-string raises
+    ``TypeError`` naming ``name``.
+    """
+    if isinstance(name, GPU):
+        return name
+    _check.text("name", name)
+    entries, exact, defaults = _catalogue()
+    key = _check.normalise(name)
+    if key in exact:
+        return exact[key]
+    query = set(_tokens(name))
+    matches = [g for g in entries if query and query <= _candidate_tokens(g)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        # a card one of whose spellings is exactly the query's words ("geforce rtx 3090" is the
+        # RTX 3090, not the 3090 Ti), else the family default the query names
+        whole = [g for g in matches
+                 if any(set(_tokens(s)) == query for s in (g.name, *g.aliases))]
+        if len(whole) == 1:
+            return whole[0]
+        preferred = {defaults[w] for w in query if w in defaults} & set(matches)
+        if len(preferred) == 1:
+            return preferred.pop()
+        listed = ", ".join(repr(g.name) for g in matches)
+        raise ValueError(f"name {name!r} is ambiguous: it matches {listed}. Add what tells them apart "
+                         f"(memory size or form factor), e.g. {matches[0].name!r}")
+    raise _unknown(name)
+
+
+def _unknown(name: str) -> ValueError:
+    """The error for an unknown name: closest names (aliases count, so "h10" finds the H100), then
+    every canonical name. Same wording as :func:`vramlib._check.unknown`, which it falls back to."""
+    entries, exact, _ = _catalogue()
+    by_spelling = {spelling: g.name for g in entries for spelling in (g.name, *g.aliases)}
+    close = list(dict.fromkeys(by_spelling[s] for s in _check.suggestions(name, by_spelling, n=5)))[:3]
+    err = _check.unknown("name", name, gpu_names(), what="GPU", show=len(entries))
+    if not close:
+        return err
+    listed = str(err).split(" Accepted: ", 1)[1]
+    hint = " or ".join(repr(c) for c in close)
+    return ValueError(f"unknown GPU {name!r} for name. Did you mean {hint}? Accepted: {listed}")
+
+
+def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: str = "custom",
+               memory_type: str = "unspecified", note: str = "") -> GPU:
+    """An ad-hoc GPU of ``memory_gib`` GiB (binary, 2**30) and ``bandwidth_gb_s`` GB/s (decimal, 10**9).
+
+    ``memory_bytes`` is :math:`\\lfloor \\text{memory\\_gib} \\cdot 2^{30} \\rfloor`; no reported figure
+    is assumed, so the fit counts the full capacity: subtract the driver's share yourself if known.
+    """
+    _check.text("name", name)
+    gib = _check.number("memory_gib", memory_gib)
+    gbs = _check.number("bandwidth_gb_s", bandwidth_gb_s)
+    memory_bytes = int(Fraction(gib) * GIB)
+    bandwidth = round(Fraction(gbs) * GB)
+    if memory_bytes < 1 or bandwidth < 1:
+        raise ValueError(f"memory_gib and bandwidth_gb_s must give at least one byte (and one byte/s), "
+                         f"got memory_gib={memory_gib!r}, bandwidth_gb_s={bandwidth_gb_s!r}")
+    return GPU(name=name, aliases=(), vendor=_check.text("vendor", vendor),
+               memory_type=_check.text("memory_type", memory_type), memory_sold=gib,
+               memory_sold_unit="GiB", memory_bytes=memory_bytes, reported_mib=None,
+               bandwidth_bytes_per_s=bandwidth, source="user-supplied (custom_gpu)", note=note)
