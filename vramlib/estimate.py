@@ -1,0 +1,215 @@
+r"""The memory estimate: weights, KV cache, activations and runtime overhead, as separate parts.
+
+.. math::  M = \underbrace{\textstyle\sum_g \lceil P_g\, b_g / 8 \rceil}_{\text{weights}}
+          + \underbrace{M_{KV}(T, B)}_{\text{KV cache}}
+          + \underbrace{T_p B\,(2H + 3 I_a)\, a + B V \cdot 4}_{\text{activation peak}}
+          + \underbrace{C + f\,(\text{the rest})}_{\text{overhead}}
+
+* **weights**: each parameter group :math:`g` (embedding, attention, MLP, …) of :math:`P_g`
+  parameters stored at :math:`b_g` bits, as the chosen format stores it (:mod:`vramlib.formats`);
+* **KV cache**: exact, per layer type (:mod:`vramlib.kv`), for a context of :math:`T` tokens in each
+  of :math:`B` sequences;
+* **activation peak** during the prefill of :math:`T_p` tokens per sequence (the whole context, or
+  the engine's prefill chunk): residual stream and its normalised copy (:math:`2H`), the MLP's gate,
+  up and product (:math:`3 I_a`, with :math:`I_a` the active MLP width) at :math:`a` bytes, plus the
+  last token's logits in fp32;
+* **overhead**: the CUDA context :math:`C` plus a fraction :math:`f` of everything else for the
+  caching allocator.
+
+The activation and overhead constants live in ``vramlib/data/overhead.json`` with their sources; they
+are a model, not a measurement, and chapter 7 holds them against measured memory.
+
+``overhead="flat"`` gives the source articles' rule instead: weights × 1.2, no separate KV cache or
+activations, so the two can be compared on the same model and format.
+
+With tensor parallelism over :math:`t` GPUs (:meth:`Estimate.per_gpu`), attention and MLP matrices,
+embeddings and the LM head are split :math:`t` ways; norms and routers are replicated; the KV cache
+splits by KV head (replicated when :math:`t` exceeds the KV heads, and for MLA's latent, which has no
+heads); the hidden-sized activations are replicated and the MLP's are split; every GPU holds its own
+CUDA context.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from . import _check, _data
+from .formats import WeightFormat, get_format
+from .kv import kv_cache_bytes
+from .models import ModelSpec, get_model
+from .precisions import get_precision
+from .tables import text_table
+from .units import format_bytes
+
+PARTS = ("weights", "kv_cache", "activations", "overhead")
+_SPLIT_GROUPS = ("embedding", "lm_head", "attention", "mlp", "bias")
+OVERHEAD_MODELS = ("vramlib", "flat")
+
+
+def _constants() -> dict:
+    return _data.load("overhead.json")
+
+
+def _resolve_spec(model: "ModelSpec | str") -> ModelSpec:
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, str):
+        return get_model(model)
+    raise TypeError(f"model must be a ModelSpec or a catalogue name, got {type(model).__name__} {model!r}")
+
+
+def default_kv_dtype(fmt: WeightFormat) -> str:
+    """The KV cache's element type when none is given: fp32 for fp32/tf32 weights, else bf16
+    (quantized weights are dequantized to 16-bit activations, which is what the cache stores)."""
+    return "fp32" if fmt.name in ("fp32", "tf32") else "bf16"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Memory for serving one model, by part. Bytes everywhere; ``total_bytes`` sums the parts.
+
+    Build one with :func:`estimate`. ``per_gpu(t)`` splits it over ``t`` tensor-parallel GPUs.
+    """
+
+    model: str
+    precision: str
+    kv_dtype: str
+    context: int
+    batch: int
+    weights_bytes: int
+    kv_cache_bytes: int
+    activation_bytes: int
+    overhead_bytes: int
+    overhead_model: str
+    params: int
+    prefill_tokens: int
+    spec: ModelSpec = field(repr=False, compare=False)
+    format: WeightFormat = field(repr=False, compare=False)
+    flat_factor: float = field(default=1.2, repr=False)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.overhead_bytes
+
+    def parts(self) -> dict[str, int]:
+        """The four parts in bytes, in a fixed order: weights, kv_cache, activations, overhead."""
+        return {"weights": self.weights_bytes, "kv_cache": self.kv_cache_bytes,
+                "activations": self.activation_bytes, "overhead": self.overhead_bytes}
+
+    def per_gpu(self, tensor_parallel: int = 1) -> dict[str, int]:
+        """The parts held by each of ``tensor_parallel`` GPUs (see the module notes for the split).
+
+        Raises ``ValueError`` when the model's heads cannot be split that many ways.
+        """
+        t = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
+        reason = tensor_parallel_problem(self.spec, t)
+        if reason:
+            raise ValueError(reason)
+        return _split(self, t)
+
+    def table(self, unit: str = "both") -> str:
+        """A fixed-width table of the parts in GB (10^9 B) and GiB (2^30 B)."""
+        rows = [(name.replace("_", " "), format_bytes(b, "GB", 2), format_bytes(b, "GiB", 2))
+                for name, b in [*self.parts().items(), ("total", self.total_bytes)]]
+        return text_table(["part", "GB (10^9 B)", "GiB (2^30 B)"], rows)
+
+    def to_dict(self) -> dict:
+        """Plain data (for JSON): inputs, parts in bytes, and the total."""
+        return {"model": self.model, "params": self.params, "precision": self.precision,
+                "kv_dtype": self.kv_dtype, "context": self.context, "batch": self.batch,
+                "prefill_tokens": self.prefill_tokens, "overhead_model": self.overhead_model,
+                "parts_bytes": self.parts(), "total_bytes": self.total_bytes}
+
+    def __str__(self) -> str:
+        head = (f"{self.model}: {self.precision} weights, {self.kv_dtype} KV cache, "
+                f"context {self.context:,} x batch {self.batch} ({self.overhead_model} overhead model)")
+        return head + "\n" + self.table()
+
+
+def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", context: int = 4096,
+             batch: int = 1, kv_dtype: "str | None" = None, prefill_chunk: "int | None" = None,
+             overhead: str = "vramlib", flat_factor: float = 1.2) -> Estimate:
+    r"""Estimate the memory to serve ``model`` (a :class:`ModelSpec` or a catalogue name).
+
+    ``precision`` is a weight format (``"bf16"``, ``"Q4_K_M"``, ``"gptq-4bit-128g"``, a bit width …),
+    ``context`` the tokens per sequence (prompt plus generated), ``batch`` the sequences served at once,
+    ``kv_dtype`` the cache's element type (default: :func:`default_kv_dtype`), ``prefill_chunk`` the
+    most prompt tokens an engine processes in one step (``None``: the whole context at once).
+    ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
+    """
+    spec = _resolve_spec(model)
+    fmt = get_format(precision)
+    context = _check.integer("context", context, minimum=1)
+    batch = _check.integer("batch", batch, minimum=1)
+    if overhead not in OVERHEAD_MODELS:
+        raise _check.unknown("overhead", overhead, OVERHEAD_MODELS, what="overhead model")
+    flat_factor = _check.number("flat_factor", flat_factor, minimum=1.0, inclusive=True)
+    chunk = context if prefill_chunk is None else min(context, _check.integer("prefill_chunk", prefill_chunk))
+    kv_name = get_precision(kv_dtype if kv_dtype is not None else default_kv_dtype(fmt)).name
+    common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
+                  params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
+                  overhead_model=overhead, flat_factor=flat_factor)
+    probe = Estimate(kv_dtype=kv_name, weights_bytes=0, kv_cache_bytes=0, activation_bytes=0,
+                     overhead_bytes=0, **common)
+    parts = _split(probe, 1)
+    return Estimate(kv_dtype=kv_name, weights_bytes=parts["weights"], kv_cache_bytes=parts["kv_cache"],
+                    activation_bytes=parts["activations"], overhead_bytes=parts["overhead"], **common)
+
+
+def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
+    """Why ``spec`` cannot be split over ``tensor_parallel`` GPUs, or ``""`` if it can.
+
+    Tensor parallelism gives each GPU whole attention heads, so the size must divide the query
+    heads; the KV heads are split too, so it must divide them or be a multiple of them (then each
+    KV head is replicated)."""
+    t = tensor_parallel
+    heads, kv = spec.num_attention_heads, spec.num_key_value_heads
+    if heads % t:
+        return (f"tensor parallel size {t} does not divide the {heads} attention heads of {spec.name or spec.model_type}"
+                f" (sizes that do: {', '.join(str(d) for d in valid_tensor_parallel_sizes(spec, heads))})")
+    if not spec.uses_mla and kv % t and t % kv:
+        return (f"tensor parallel size {t} neither divides nor is a multiple of the {kv} KV heads of "
+                f"{spec.name or spec.model_type}")
+    return ""
+
+
+def valid_tensor_parallel_sizes(spec: ModelSpec, up_to: int = 64) -> list[int]:
+    """Tensor-parallel sizes from 1 to ``up_to`` that ``spec``'s heads allow."""
+    up_to = _check.integer("up_to", up_to, minimum=1)
+    heads, kv = spec.num_attention_heads, spec.num_key_value_heads
+    return [t for t in range(1, up_to + 1)
+            if heads % t == 0 and (spec.uses_mla or kv % t == 0 or t % kv == 0)]
+
+
+def _group_bytes(fmt: WeightFormat, groups: dict[str, int]) -> dict[str, int]:
+    return {g: math.ceil(n * fmt.bits_for(g) / 8) for g, n in groups.items()}
+
+
+def _split(e: Estimate, t: int) -> dict[str, int]:
+    spec, fmt = e.spec, e.format
+    by_group = _group_bytes(fmt, spec.param_groups())
+    split = sum(b for g, b in by_group.items() if g in _SPLIT_GROUPS)
+    weights = math.ceil(split / t) + sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
+    if e.overhead_model == "flat":
+        return {"weights": weights, "kv_cache": 0, "activations": 0,
+                "overhead": math.ceil(weights * (e.flat_factor - 1))}
+    kv_total = kv_cache_bytes(spec, tokens=e.context, batch=e.batch, dtype=e.kv_dtype)
+    kvh = spec.num_key_value_heads
+    if spec.uses_mla or t == 1:
+        kv = kv_total
+    else:
+        kv = math.ceil(kv_total / min(t, kvh))
+    c = _constants()
+    act = c["activation_model"]
+    a = 4 if fmt.name in ("fp32", "tf32") else 2
+    tokens = e.prefill_tokens * e.batch
+    width = spec.intermediate_size
+    if spec.is_moe:
+        moe_width = spec.experts_per_token * spec.moe_intermediate_size + spec.shared_expert_intermediate_size
+        width = max(moe_width, width) if "dense" in spec.mlp_layer_types else moe_width
+    activations = (tokens * act["hidden_copies"] * spec.hidden_size * a
+                   + math.ceil(tokens * act["intermediate_copies"] * width * a / t)
+                   + e.batch * spec.vocab_size * act["logits_bytes_per_element"])
+    rest = weights + kv + activations
+    overhead = c["cuda_context_bytes"]["value"] + math.ceil(rest * c["allocator_fraction"]["value"])
+    return {"weights": weights, "kv_cache": kv, "activations": activations, "overhead": overhead}

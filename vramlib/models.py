@@ -1,0 +1,393 @@
+r"""Model architectures: exact parameter counts from a Hugging Face ``config.json``.
+
+A :class:`ModelSpec` holds the sizes that decide how many weights a decoder-only transformer has
+and how much it caches per token. :meth:`ModelSpec.from_hf_config` reads them from a
+``config.json`` (filling absent keys with transformers' defaults for that ``model_type``), and
+:meth:`ModelSpec.param_count` adds the weights up exactly: it equals
+``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())`` in transformers 5.17,
+which ``tests/validate`` checks for every supported type and every catalogue entry.
+
+Symbols (the book's): :math:`V` vocabulary, :math:`H` hidden size, :math:`L` layers, :math:`n_h`
+query heads, :math:`n_{kv}` key/value heads, :math:`d_h` head size, :math:`I` MLP width,
+:math:`E` routed experts of width :math:`I_e`, :math:`k` experts per token. One llama-style layer has
+
+.. math::
+    \underbrace{2 H n_h d_h + 2 H n_{kv} d_h}_{\text{attention}} + \underbrace{3 H I}_{\text{MLP}}
+    + \underbrace{2H}_{\text{norms}}
+
+weights, and the whole model :math:`V H` (embedding) :math:`+ V H` (LM head, unless tied)
+:math:`+ L \cdot \text{layer} + H` (final norm). The other types differ in named ways (biases,
+extra norms, fused or plain MLPs, experts, latent attention), each written down in
+:meth:`ModelSpec.param_groups`.
+
+The catalogue (:func:`get_model`, :func:`model_names`) is ``vramlib/data/models.json``: configs of
+published models keyed by Hugging Face repository id, each with its source.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _arch, _check, _data
+
+GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
+SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The architecture of one decoder-only language model, as sizes (not weights).
+
+    Core sizes: ``vocab_size`` (V), ``hidden_size`` (H), ``num_hidden_layers`` (L),
+    ``num_attention_heads`` (n_h), ``num_key_value_heads`` (n_kv: the K/V heads actually computed and
+    cached; 1 for multi-query Falcon), ``head_dim`` (d_h), ``intermediate_size`` (I, the dense MLP's
+    width), ``tie_word_embeddings`` (the LM head reuses the embedding matrix).
+
+    Layout flags: ``qkv_bias``/``o_bias`` (biases on the q, k, v / output projections; for MLA on
+    q_a and kv_a / o), ``mlp_bias``, ``mlp_gated`` (three matrices gate/up/down, else two: up/down),
+    ``qk_norm`` (``"none"``; ``"head"``: one d_h-sized norm each for q and k, as Qwen3 and Gemma 3;
+    ``"full"``: norms over all heads, n_h·d_h and n_kv·d_h, as OLMo 2 and Cohere), ``norms_per_layer``
+    (hidden-sized norms in each layer: 1 Cohere/parallel Falcon, 2 most, 4 Gemma 2/3), ``norm_bias``
+    (LayerNorm with a bias, else RMSNorm-like weight only).
+
+    Mixture of experts: ``num_experts`` (E, routed; 0 = dense), ``experts_per_token`` (k),
+    ``moe_intermediate_size`` (I_e), ``shared_expert_intermediate_size`` (width of the always-on
+    shared expert MLP, 0 = none; DeepSeek's ``n_shared_experts`` are one MLP of n·I_e),
+    ``shared_expert_gate`` (Qwen2-MoE's sigmoid gate, an H×1 matrix), ``mlp_layer_types`` (``"dense"``
+    or ``"moe"`` per layer).
+
+    Multi-head latent attention (DeepSeek-V3): ``kv_lora_rank`` (``None`` = ordinary attention),
+    ``q_lora_rank`` (``None`` = full-rank q projection), ``qk_nope_head_dim``, ``qk_rope_head_dim``,
+    ``v_head_dim``.
+
+    Attention span: ``sliding_window`` (tokens, ``None`` if no layer slides) and ``layer_types``
+    (``"full_attention"`` or ``"sliding_attention"`` per layer).
+
+    ``mtp_layers``: DeepSeek's multi-token-prediction layers, published in the checkpoint but not
+    built by transformers and not counted here. ``name`` and ``source`` say what the spec is of.
+    """
+
+    model_type: str
+    vocab_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    intermediate_size: int
+    tie_word_embeddings: bool = False
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = False
+    mlp_gated: bool = True
+    qk_norm: str = "none"
+    norms_per_layer: int = 2
+    norm_bias: bool = False
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    shared_expert_intermediate_size: int = 0
+    shared_expert_gate: bool = False
+    mlp_layer_types: tuple[str, ...] = ()
+    kv_lora_rank: int | None = None
+    q_lora_rank: int | None = None
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    sliding_window: int | None = None
+    layer_types: tuple[str, ...] = ()
+    mtp_layers: int = 0
+    name: str | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        _check.text("model_type", self.model_type)
+        for field in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                      "num_key_value_heads", "head_dim", "intermediate_size", "norms_per_layer"):
+            _check.integer(field, getattr(self, field), minimum=1)
+        for field in ("num_experts", "experts_per_token", "moe_intermediate_size",
+                      "shared_expert_intermediate_size", "qk_nope_head_dim", "qk_rope_head_dim",
+                      "v_head_dim", "mtp_layers"):
+            _check.integer(field, getattr(self, field), minimum=0)
+        for field in ("tie_word_embeddings", "qkv_bias", "o_bias", "mlp_bias", "mlp_gated", "norm_bias",
+                      "shared_expert_gate"):
+            if not isinstance(getattr(self, field), bool):
+                raise TypeError(f"{field} must be True or False, got {getattr(self, field)!r}")
+        if self.qk_norm not in ("none", "head", "full"):
+            raise _check.unknown("qk_norm", self.qk_norm, ("none", "head", "full"), what="qk_norm kind")
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError(f"num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                             f"num_key_value_heads ({self.num_key_value_heads})")
+        n = self.num_hidden_layers
+        layers = tuple(self.layer_types) or ("full_attention",) * n
+        mlps = tuple(self.mlp_layer_types) or (("moe" if self.num_experts else "dense"),) * n
+        object.__setattr__(self, "layer_types", layers)
+        object.__setattr__(self, "mlp_layer_types", mlps)
+        if len(layers) != n or not set(layers) <= {"full_attention", "sliding_attention"}:
+            raise ValueError(f"layer_types must hold {n} entries, each 'full_attention' or "
+                             f"'sliding_attention', got {layers!r}")
+        if len(mlps) != n or not set(mlps) <= {"dense", "moe"}:
+            raise ValueError(f"mlp_layer_types must hold {n} entries, each 'dense' or 'moe', got {mlps!r}")
+        if "moe" in mlps:
+            _check.integer("num_experts", self.num_experts, minimum=1)
+            _check.integer("experts_per_token", self.experts_per_token, minimum=1)
+            _check.integer("moe_intermediate_size", self.moe_intermediate_size, minimum=1)
+            if self.experts_per_token > self.num_experts:
+                raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds num_experts "
+                                 f"({self.num_experts})")
+        if self.sliding_window is not None or "sliding_attention" in layers:
+            _check.integer("sliding_window", self.sliding_window, minimum=1)
+        if self.kv_lora_rank is not None:
+            _check.integer("kv_lora_rank", self.kv_lora_rank, minimum=1)
+            for field in ("qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+                _check.integer(field, getattr(self, field), minimum=1)
+        if self.q_lora_rank is not None:
+            _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
+
+    # ---- reading configs -------------------------------------------------------------------
+
+    @classmethod
+    def from_hf_config(cls, source: "dict | str | os.PathLike", *, name: str | None = None) -> "ModelSpec":
+        """A spec from a Hugging Face config: a dict, a path to ``config.json``, or a folder holding one.
+
+        Plain JSON only; nothing is executed. Absent keys take the defaults of transformers'
+        configuration class for the ``model_type`` (5.17), except that ``hidden_size``,
+        ``num_hidden_layers`` and ``num_attention_heads`` must be present. A ``gemma3`` multimodal
+        config is read as its language model (``text_config``, model_type ``gemma3_text``).
+        Supported types: see ``SUPPORTED_MODEL_TYPES``.
+        """
+        if name is not None:
+            _check.text("name", name)
+        if isinstance(source, dict):
+            cfg, where = source, None
+        elif isinstance(source, (str, os.PathLike)):
+            cfg, where = _read_json(Path(source)), str(source)
+        else:
+            raise TypeError(f"source must be a dict, a path to config.json or a folder holding one, "
+                            f"got {type(source).__name__} {source!r}")
+        try:
+            fields = _arch.spec_fields(cfg)
+        except (TypeError, ValueError) as err:
+            if where is None:
+                raise
+            raise type(err)(f"{where}: {err}") from None
+        return cls(**fields, name=name, source=where)
+
+    # ---- shape -----------------------------------------------------------------------------
+
+    @property
+    def is_moe(self) -> bool:
+        """True if any layer routes tokens to experts."""
+        return "moe" in self.mlp_layer_types
+
+    @property
+    def uses_mla(self) -> bool:
+        """True for multi-head latent attention (DeepSeek-V3): K and V come from a cached latent."""
+        return self.kv_lora_rank is not None
+
+    @property
+    def moe_layers(self) -> int:
+        """How many layers have experts."""
+        return self.mlp_layer_types.count("moe")
+
+    @property
+    def sliding_layers(self) -> int:
+        """How many layers attend within a sliding window."""
+        return self.layer_types.count("sliding_attention")
+
+    # ---- parameters -------------------------------------------------------------------------
+
+    def _attention_weights(self) -> int:
+        h, nh = self.hidden_size, self.num_attention_heads
+        if self.uses_mla:
+            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
+            q = h * nh * qk if self.q_lora_rank is None else h * self.q_lora_rank + self.q_lora_rank * nh * qk
+            kv = h * (self.kv_lora_rank + self.qk_rope_head_dim) + self.kv_lora_rank * nh * (
+                self.qk_nope_head_dim + self.v_head_dim)
+            return q + kv + nh * self.v_head_dim * h
+        q = nh * self.head_dim
+        kv = self.num_key_value_heads * self.head_dim
+        return h * q + 2 * h * kv + q * h
+
+    def _attention_biases(self) -> int:
+        if self.uses_mla:
+            qkv = (self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim
+        else:
+            qkv = (self.num_attention_heads + 2 * self.num_key_value_heads) * self.head_dim
+        return qkv * self.qkv_bias + self.hidden_size * self.o_bias
+
+    def _layer_norms(self) -> int:
+        n = self.norms_per_layer * self.hidden_size * (2 if self.norm_bias else 1)
+        if self.uses_mla:
+            return n + (self.q_lora_rank or 0) + self.kv_lora_rank
+        if self.qk_norm == "head":
+            return n + 2 * self.head_dim
+        if self.qk_norm == "full":
+            return n + (self.num_attention_heads + self.num_key_value_heads) * self.head_dim
+        return n
+
+    def _mlp_weights(self, width: int, gated: bool = True) -> int:
+        return (3 if gated else 2) * self.hidden_size * width
+
+    def _expert_weights(self) -> int:
+        """Weights of one routed expert in one layer (always gated: gate, up, down)."""
+        return self._mlp_weights(self.moe_intermediate_size)
+
+    def param_groups(self) -> dict[str, int]:
+        r"""Parameters by role; the values add up to :meth:`param_count`.
+
+        * ``embedding``: token embedding, :math:`VH` (no supported type has learned positions).
+        * ``lm_head``: :math:`VH`, or 0 when tied to the embedding.
+        * ``attention``: projection matrices, :math:`L(2Hn_hd_h + 2Hn_{kv}d_h)`; for MLA
+          q_a (:math:`H r_q`), q_b (:math:`r_q n_h (d_{nope}+d_{rope})`), kv_a
+          (:math:`H(r_{kv}+d_{rope})`), kv_b (:math:`r_{kv} n_h (d_{nope}+d_v)`), o (:math:`n_h d_v H`).
+        * ``mlp``: dense MLPs (:math:`3HI` gated, :math:`2HI` plain), every routed expert
+          (:math:`E \cdot 3HI_e` per MoE layer) and shared expert (:math:`3HI_s`).
+        * ``router``: expert routers (:math:`EH` per MoE layer) and Qwen2-MoE's shared-expert gate
+          (:math:`H`). DeepSeek-V3's ``e_score_correction_bias`` is a buffer in transformers, not a
+          parameter, so it is not counted (E per MoE layer: 14,848 for DeepSeek-V3).
+        * ``norm``: every norm's weight (and bias, for LayerNorm): per-layer norms, q/k norms, MLA's
+          q_a/kv_a norms, the final norm.
+        * ``bias``: biases of linear layers.
+        """
+        h, v, n = self.hidden_size, self.vocab_size, self.num_hidden_layers
+        moe, dense = self.moe_layers, n - self.moe_layers
+        mlp = dense * self._mlp_weights(self.intermediate_size, self.mlp_gated)
+        mlp += moe * (self.num_experts * self._expert_weights()
+                      + self._mlp_weights(self.shared_expert_intermediate_size))
+        mlp_bias = (2 * self.intermediate_size + h if self.mlp_gated else self.intermediate_size + h)
+        return {
+            "embedding": v * h,
+            "lm_head": 0 if self.tie_word_embeddings else v * h,
+            "attention": n * self._attention_weights(),
+            "mlp": mlp,
+            "router": moe * (self.num_experts * h + (h if self.shared_expert_gate else 0)),
+            "norm": n * self._layer_norms() + h * (2 if self.norm_bias else 1),
+            "bias": n * self._attention_biases() + dense * mlp_bias * self.mlp_bias,
+        }
+
+    def param_count(self) -> int:
+        """Every parameter transformers builds for this model (tied embeddings once), exactly.
+
+        Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``.
+        Not included: buffers (rotary tables, DeepSeek's router correction bias) and DeepSeek's
+        multi-token-prediction layers, which the published checkpoint holds but transformers does
+        not build.
+        """
+        return sum(self.param_groups().values())
+
+    def active_param_count(self) -> int:
+        r"""Parameters one token passes through: the total less the routed experts it skips.
+
+        .. math::  P_\text{active} = P - L_\text{MoE} (E - k) \cdot 3 H I_e
+
+        Convention (the one behind Mixtral's "12.9B active" and DeepSeek-V3's "37B activated"):
+        everything that is not a routed expert counts, including the embedding table and the LM
+        head (each once; tied: once in all), routers and shared experts. For a dense model it
+        equals :meth:`param_count`.
+        """
+        skipped = self.moe_layers * (self.num_experts - self.experts_per_token) * self._expert_weights()
+        return self.param_count() - skipped
+
+    def describe(self) -> str:
+        """A few lines: what the model is, its shape, and its parameter counts."""
+        label = self.name or self.model_type
+        attn = (f"MLA (kv_lora_rank {self.kv_lora_rank}, q_lora_rank {self.q_lora_rank}), "
+                f"{self.num_attention_heads} heads" if self.uses_mla else
+                f"{self.num_attention_heads} heads, {self.num_key_value_heads} KV heads x {self.head_dim}")
+        lines = [f"{label} ({self.model_type}): {self.num_hidden_layers} layers, hidden {self.hidden_size}, "
+                 f"vocab {self.vocab_size}",
+                 f"  attention: {attn}"
+                 + (f"; {self.sliding_layers} of {self.num_hidden_layers} layers slide over "
+                    f"{self.sliding_window} tokens" if self.sliding_layers else "")]
+        if self.is_moe:
+            lines.append(f"  MoE: {self.moe_layers} layers x {self.num_experts} experts of "
+                         f"{self.moe_intermediate_size}, {self.experts_per_token} per token"
+                         + (f", shared {self.shared_expert_intermediate_size}"
+                            if self.shared_expert_intermediate_size else ""))
+        total, active = self.param_count(), self.active_param_count()
+        lines.append(f"  parameters: {total:,}" + (f" ({active:,} active)" if active != total else ""))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return (f"ModelSpec({label}{self.model_type}, L={self.num_hidden_layers}, H={self.hidden_size}, "
+                f"params={self.param_count():,})")
+
+
+def _read_json(path: Path) -> dict:
+    """Parse a config.json (or the config.json in a folder), with errors naming the file."""
+    if path.is_dir():
+        folder, path = path, path / "config.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"folder {str(folder)!r} holds no config.json")
+    elif not path.exists():
+        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason})") from None
+
+
+# ---- the catalogue -------------------------------------------------------------------------
+
+def _index(data: dict) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
+    """Entries by id, and lookup keys -> {id: rank}: the full id (rank 0), an alias (1), the name
+    without its organisation (2). Keys are normalised (case and separators dropped)."""
+    by_id: dict[str, dict] = {}
+    keys: dict[str, dict[str, int]] = {}
+    for entry in data["models"]:
+        model_id = entry["id"]
+        by_id[model_id] = entry
+        named = [(model_id, 0)] + [(a, 1) for a in entry.get("aliases", [])] + [(model_id.split("/")[-1], 2)]
+        for key, rank in named:
+            ranks = keys.setdefault(_check.normalise(key), {})
+            ranks[model_id] = min(rank, ranks.get(model_id, rank))
+    return by_id, keys
+
+
+def _lookup(name: object, data: dict | None = None) -> dict:
+    by_id, keys = _index(_data.load("models.json") if data is None else data)
+    _check.text("name", name)
+    ranks = keys.get(_check.normalise(name), {})
+    best = [i for i, r in ranks.items() if r == min(ranks.values())] if ranks else []
+    if len(best) > 1:
+        raise ValueError(f"model name {name!r} is ambiguous: it matches {', '.join(sorted(best))}; "
+                         f"give the full repository id")
+    if not best:
+        known = list(by_id) + [k.split("/")[-1] for k in by_id] + [
+            a for e in by_id.values() for a in e.get("aliases", [])]
+        raise _check.unknown("name", name, known, what="model")
+    return by_id[best[0]]
+
+
+def model_names(data: dict | None = None) -> list[str]:
+    """Repository ids of the catalogue's models (``vramlib/data/models.json``), in file order."""
+    return [e["id"] for e in (_data.load("models.json") if data is None else data)["models"]]
+
+
+def catalogue_entry(name: str, data: dict | None = None) -> dict:
+    """The catalogue's record for a model: id, aliases, source, published_params (as published, a
+    string such as ``"8.03B"``), published_params_source, note and config (a copy, safe to change)."""
+    return copy.deepcopy(_lookup(name, data))
+
+
+def get_model(name: str, data: dict | None = None) -> ModelSpec:
+    """The :class:`ModelSpec` of a catalogue model by Hugging Face id, case-insensitive, with or without
+    the organisation (``"meta-llama/Llama-3.1-8B"``, ``"llama-3.1-8b"``), or an alias.
+
+    Unknown names raise ``ValueError`` with the closest known ones. ``data`` replaces the packaged
+    catalogue (a dict in the same format), for tests and for private catalogues.
+    """
+    entry = _lookup(name, data)
+    try:
+        fields = _arch.spec_fields(entry["config"])
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"catalogue entry {entry['id']!r}: {err}") from None
+    return ModelSpec(**fields, name=entry["id"], source=entry.get("source"))
