@@ -17,6 +17,7 @@ help:
 	@echo "make book   - build the site into _build/html (creates .venv on first run)"
 	@echo "make test   - every check: library tests, transformers validation, notebooks (nbval, papermill), book build"
 	@echo "make lab    - JupyterLab on the notebooks"
+	@echo "make check-site - the built site in headless Chromium (links, images, JS errors); screenshots"
 	@echo "make clean  - remove _build (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -54,6 +55,19 @@ test-papermill: $(STAMP)
 	$(PY) -m pytest tests/notebooks -p no:cacheprovider
 
 test-book: book
+
+# The built site in a real browser (headless Chromium): JavaScript errors, broken links and anchors,
+# missing images and headings fail; screenshots go to _build/screenshots. Installs Debian's chromium
+# (apt, as root) when it is missing, and Playwright from requirements-site.txt.
+.PHONY: check-site
+SSTAMP := $(VENV)/.installed-site
+$(SSTAMP): $(STAMP) requirements-site.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-site.txt
+	@touch $@
+
+check-site: book $(SSTAMP)
+	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(PY) tools/check_site.py _build/html --screenshots _build/screenshots --chromium /usr/bin/chromium
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
