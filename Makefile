@@ -49,7 +49,7 @@ test-validate: $(VSTAMP)
 	$(PY) -m pytest tests/validate -p no:cacheprovider
 
 test-notebooks: $(STAMP)
-	$(PY) -m pytest --nbval notebooks -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+	$(PY) -m pytest --nbval notebooks book -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
 test-papermill: $(STAMP)
 	$(PY) -m pytest tests/notebooks -p no:cacheprovider

@@ -338,3 +338,12 @@ def test_packaged_catalogue_exact_counts():
     assert get_model("llama-3.1-8b").param_count() == 8_030_261_248
     assert get_model("mixtral-8x7b").param_count() == 46_702_792_704
     assert get_model(models.model_names()[0]).param_count() > 0
+
+
+def test_absurd_layer_counts_are_refused_before_any_per_layer_work():
+    from vramlib.models import ModelSpec
+    cfg = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 10**12}
+    with pytest.raises(ValueError, match="num_hidden_layers"):
+        ModelSpec.from_hf_config(cfg)
+    with pytest.raises(ValueError, match="num_hidden_layers"):
+        ModelSpec("llama", 100, 64, 10**12, 4, 4, 16, 128)

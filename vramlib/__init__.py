@@ -11,6 +11,9 @@ from .kv import kv_bytes_per_token, kv_cache_bytes, kv_cache_bytes_per_layer
 from .models import SUPPORTED_MODEL_TYPES, ModelSpec, catalogue_entry, get_model, model_names
 from .precisions import Precision, get_precision, precision_names
 from .rule import rule_of_thumb_bytes
+from .sizing import SizingResult, fit_table, size
+from .speed import decode_tokens_per_s_bound
+from .training import training_bytes
 from .units import (GB, GIB, KB, KIB, MB, MIB, TB, TIB, UNITS, format_bytes, from_unit, gb, gib,
                     to_unit)
 
@@ -22,5 +25,6 @@ __all__ = [
     "custom_gpu", "estimate", "fit", "format_bytes", "format_names", "from_unit", "gb", "get_format",
     "get_gpu", "get_model", "get_precision", "gib", "gpu_names", "gpus_needed", "kv_bytes_per_token",
     "kv_cache_bytes", "kv_cache_bytes_per_layer", "kv_cache_dtypes", "max_batch", "max_context",
-    "model_names", "precision_names", "rule_of_thumb_bytes", "to_unit",
+    "model_names", "precision_names", "rule_of_thumb_bytes", "to_unit", "decode_tokens_per_s_bound",
+    "training_bytes", "SizingResult", "fit_table", "size",
 ]

@@ -87,6 +87,8 @@ WRAPPERS: dict[str, tuple[str, str]] = {"gemma3": ("text_config", "gemma3_text")
 
 SUPPORTED: tuple[str, ...] = tuple(_DEFAULTS)
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads")
+#: a bound on layers, so that a mistyped config cannot make per-layer tuples exhaust memory
+MAX_LAYERS = 100_000
 _LAYER_TYPES = ("full_attention", "sliding_attention")
 
 
@@ -124,7 +126,11 @@ class _Reader:
             if null is _MISSING:
                 raise ValueError(f"config key {key!r} must be an integer >= {minimum}, got null")
             return null
-        return _check.integer(f"config key {key!r}", value, minimum=minimum)
+        result = _check.integer(f"config key {key!r}", value, minimum=minimum)
+        if key == "num_hidden_layers" and result > MAX_LAYERS:
+            raise ValueError(f"config key 'num_hidden_layers' must be at most {MAX_LAYERS:,} "
+                             f"(no real model comes near), got {result:,}")
+        return result
 
     def flag(self, key: str) -> bool:
         """A boolean key; ``null`` counts as false, as the modelling code's ``if config.x`` does."""

@@ -122,6 +122,8 @@ class ModelSpec:
             raise ValueError(f"num_attention_heads ({self.num_attention_heads}) must be a multiple of "
                              f"num_key_value_heads ({self.num_key_value_heads})")
         n = self.num_hidden_layers
+        if n > _arch.MAX_LAYERS:
+            raise ValueError(f"num_hidden_layers must be at most {_arch.MAX_LAYERS:,}, got {n:,}")
         layers = tuple(self.layer_types) or ("full_attention",) * n
         mlps = tuple(self.mlp_layer_types) or (("moe" if self.num_experts else "dense"),) * n
         object.__setattr__(self, "layer_types", layers)
