@@ -130,3 +130,23 @@ def test_to_dict_is_plain_data():
     assert d["total_bytes"] == sum(d["parts_bytes"].values())
     assert all(isinstance(v, int) for v in d["parts_bytes"].values())
     assert math.isfinite(d["total_bytes"])
+
+
+def test_gguf_mix_is_evaluated_at_the_models_own_shape():
+    from vramlib.formats import gguf_format
+    spec = get_model("meta-llama/Llama-3.1-70B")
+    shaped = gguf_format("Q4_K_M", n_layers=80, hidden_size=8192, kv_size=8 * 128, intermediate_size=28672,
+                         q_size=64 * 128, gated_mlp=True, tied_embeddings=False)
+    e = estimate(spec, precision="Q4_K_M")
+    assert e.weights_bytes == shaped.weights_bytes(spec.param_groups())
+    assert e.precision == "Q4_K_M"
+    # the reference shape of the format registry is Llama-3-8B: there the two agree
+    l3 = get_model("meta-llama/Meta-Llama-3-8B")
+    assert estimate(l3, precision="Q4_K_M").weights_bytes == vramlib.get_format("Q4_K_M").weights_bytes(
+        l3.param_groups())
+
+
+def test_non_gguf_formats_are_used_as_they_are():
+    for name in ("bf16", "gptq-4bit-128g", "nf4", "mxfp4"):
+        assert estimate(LLAMA8, precision=name).weights_bytes == vramlib.get_format(name).weights_bytes(
+            LLAMA8.param_groups())

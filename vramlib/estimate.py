@@ -6,7 +6,8 @@ r"""The memory estimate: weights, KV cache, activations and runtime overhead, as
           + \underbrace{C + f\,(\text{the rest})}_{\text{overhead}}
 
 * **weights**: each parameter group :math:`g` (embedding, attention, MLP, …) of :math:`P_g`
-  parameters stored at :math:`b_g` bits, as the chosen format stores it (:mod:`vramlib.formats`);
+  parameters stored at :math:`b_g` bits, as the chosen format stores it (:mod:`vramlib.formats`;
+  GGUF mixes evaluated at the model's own shape, :func:`format_for_model`);
 * **KV cache**: exact, per layer type (:mod:`vramlib.kv`), for a context of :math:`T` tokens in each
   of :math:`B` sequences;
 * **activation peak** during the prefill of :math:`T_p` tokens per sequence (the whole context, or
@@ -30,11 +31,12 @@ CUDA context.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 from . import _check, _data
-from .formats import WeightFormat, get_format
+from .formats import WeightFormat, get_format, gguf_format
 from .kv import kv_cache_bytes
 from .models import ModelSpec, get_model
 from .precisions import get_precision
@@ -62,6 +64,25 @@ def default_kv_dtype(fmt: WeightFormat) -> str:
     """The KV cache's element type when none is given: fp32 for fp32/tf32 weights, else bf16
     (quantized weights are dequantized to 16-bit activations, which is what the cache stores)."""
     return "fp32" if fmt.name in ("fp32", "tf32") else "bf16"
+
+
+def format_for_model(fmt: WeightFormat, spec: ModelSpec) -> WeightFormat:
+    """``fmt`` as it applies to ``spec``.
+
+    A GGUF file type is a per-tensor mix whose average depends on the model's shape (which layers get
+    the larger type, how large K and V are next to Q), so a named GGUF type is re-evaluated at
+    ``spec``'s own layers and widths (:func:`vramlib.formats.gguf_format`). Other formats are used as
+    they are: their bits do not depend on the model, except GPTQ's per-row ``g_idx`` and zeros, which
+    change the bits per weight by a few thousandths between common widths.
+    """
+    if fmt.family != "gguf" or "(" in fmt.name:
+        return fmt
+    ff = spec.moe_intermediate_size if spec.is_moe and spec.moe_intermediate_size else spec.intermediate_size
+    shaped = gguf_format(fmt.name, n_layers=spec.num_hidden_layers, hidden_size=spec.hidden_size,
+                         kv_size=spec.num_key_value_heads * spec.head_dim, intermediate_size=ff,
+                         q_size=spec.num_attention_heads * spec.head_dim, gated_mlp=spec.mlp_gated,
+                         tied_embeddings=spec.tie_word_embeddings)
+    return dataclasses.replace(shaped, name=fmt.name, aliases=fmt.aliases)
 
 
 @dataclass(frozen=True)
@@ -138,7 +159,7 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", conte
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
     """
     spec = _resolve_spec(model)
-    fmt = get_format(precision)
+    fmt = format_for_model(get_format(precision), spec)
     context = _check.integer("context", context, minimum=1)
     batch = _check.integer("batch", batch, minimum=1)
     if overhead not in OVERHEAD_MODELS:
