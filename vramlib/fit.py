@@ -121,6 +121,19 @@ def _largest(fits, lo: int, hi: int) -> int:
     return lo
 
 
+def _largest_that_fits(model, gpu, n_gpus, utilization, limit, vary: str, **fixed) -> int:
+    """The largest value of the estimate's argument ``vary`` (context or batch) in [1, limit] that
+    fits; 0 if none does. Memory only grows with either, so bisection finds it exactly."""
+    lim = _check.integer("limit", limit, minimum=1)
+    g, n = get_gpu(gpu), _check.integer("n_gpus", n_gpus, minimum=1)
+    util = _utilization(utilization)
+
+    def fits(value: int) -> bool:
+        return fit(estimate(model, **{vary: value}, **fixed), g, n, gpu_memory_utilization=util).fits
+
+    return max(_largest(fits, 1, lim), 0)
+
+
 def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, batch: int = 1,
                 gpu_memory_utilization: float = 1.0, limit: int = CONTEXT_LIMIT, **options) -> int:
     """The longest context (tokens per sequence) that fits, for ``batch`` sequences; 0 if none does.
@@ -128,26 +141,12 @@ def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, 
     ``options`` go to :func:`vramlib.estimate.estimate` (precision, kv_dtype, prefill_chunk …).
     Returns ``limit`` when even that fits (a model whose layers all slide stops growing).
     """
-    lim = _check.integer("limit", limit, minimum=1)
-    gpu, n = get_gpu(gpu), _check.integer("n_gpus", n_gpus, minimum=1)
-    util = _utilization(gpu_memory_utilization)
-
-    def fits(context: int) -> bool:
-        return fit(estimate(model, context=context, batch=batch, **options), gpu, n,
-                   gpu_memory_utilization=util).fits
-
-    return max(_largest(fits, 1, lim), 0)
+    return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "context",
+                              batch=batch, **options)
 
 
 def max_batch(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, context: int,
               gpu_memory_utilization: float = 1.0, limit: int = BATCH_LIMIT, **options) -> int:
     """The most sequences of ``context`` tokens that fit at once; 0 if not even one does."""
-    lim = _check.integer("limit", limit, minimum=1)
-    gpu, n = get_gpu(gpu), _check.integer("n_gpus", n_gpus, minimum=1)
-    util = _utilization(gpu_memory_utilization)
-
-    def fits(batch: int) -> bool:
-        return fit(estimate(model, context=context, batch=batch, **options), gpu, n,
-                   gpu_memory_utilization=util).fits
-
-    return max(_largest(fits, 1, lim), 0)
+    return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "batch",
+                              context=context, **options)
