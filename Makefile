@@ -69,8 +69,9 @@ check-site: book $(SSTAMP)
 	@test -x /usr/bin/chromium || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	$(PY) tools/check_site.py _build/html --screenshots _build/screenshots --chromium /usr/bin/chromium
 
+# JupyterLab refuses to run as root unless told to (containers often run as root).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf _build
