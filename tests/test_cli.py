@@ -48,9 +48,9 @@ def test_listings(flag):
 
 @pytest.mark.parametrize("args,needle", [
     (["lama-3.1-8b"], "Did you mean 'Llama-3.1-8B'"),
-    (["Llama-3.1-8B", "--gpu", "h10"], "Did you mean 'H100"),
-    (["Llama-3.1-8B", "--precision", "fp9"], "Did you mean 'fp8'"),
-    (["Llama-3.1-8B", "--kv-dtype", "q4"], "Did you mean 'q4_0'"),
+    (["Llama-3.1-8B", "--gpu", "h10"], "for --gpu. Did you mean 'H100"),
+    (["Llama-3.1-8B", "--precision", "fp9"], "for --precision. Did you mean 'fp8'"),
+    (["Llama-3.1-8B", "--kv-dtype", "q4"], "for --kv-dtype. Did you mean 'q4_0'"),
     (["Llama-3.1-8B", "--context", "12k"], "--context must be a whole number"),
     (["Llama-3.1-8B", "--context", "0"], "--context must be at least 1"),
     (["Llama-3.1-8B", "--batch", "-2"], "--batch must be at least 1"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Sequence
 
@@ -15,6 +16,7 @@ from .fit import DoesNotFit, fit, gpus_needed, max_batch, max_context
 from .formats import format_names, get_format, kv_cache_dtypes
 from .gpus import all_gpus, get_gpu
 from .models import ModelSpec, catalogue_entry, get_model, model_names
+from .precisions import get_precision
 from .tables import text_table
 from .units import format_bytes
 
@@ -68,6 +70,15 @@ def _float(flag: str, text: str) -> float:
         raise UsageError(f"{flag} must be a number, got {text!r}") from None
 
 
+def _for_flag(flag: str, call, *args, **kwargs):
+    """Run a library call for a command-line flag; its error names the flag, not the Python argument."""
+    try:
+        return call(*args, **kwargs)
+    except (ValueError, TypeError) as err:
+        text = re.sub(r" for [a-z_]+\.", f" for {flag}.", str(err), count=1)
+        raise UsageError(text if flag in text else f"{flag}: {text}") from None
+
+
 def _listing(args: argparse.Namespace) -> str:
     if args.list_models:
         rows = []
@@ -91,14 +102,20 @@ def run(argv: Sequence[str]) -> str:
         return _listing(args)
     if bool(args.model) == bool(args.config):
         raise UsageError("give a model name or --config PATH (one of them; try --list-models)")
-    spec = ModelSpec.from_hf_config(args.config) if args.config else get_model(args.model)
+    if args.config:
+        spec = _for_flag("--config", ModelSpec.from_hf_config, args.config)
+    else:
+        spec = _for_flag("MODEL", get_model, args.model)
+    _for_flag("--precision", get_format, args.precision)
+    if args.kv_dtype is not None:
+        _for_flag("--kv-dtype", get_precision, args.kv_dtype)
     est = estimate(spec, precision=args.precision, context=_int("--context", args.context),
                    batch=_int("--batch", args.batch), kv_dtype=args.kv_dtype, overhead=args.overhead)
     util = _float("--utilization", args.utilization)
     result: dict = {"estimate": est.to_dict()}
     lines = [str(est), ""]
     if args.gpu:
-        gpu = get_gpu(args.gpu)
+        gpu = _for_flag("--gpu", get_gpu, args.gpu)
         if args.gpus is not None:
             n = _int("--gpus", args.gpus)
         else:
