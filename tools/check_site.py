@@ -24,6 +24,7 @@ import functools
 import html.parser
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -54,6 +55,10 @@ KNOWN_UPSTREAM_ERRORS = {
         "writes such body-only scripts twice (the registry's copy has filename '' and the builder's None, "
         "so they are not deduplicated); the second copy's `const` fails, the first has already run",
 }
+
+# The cheat sheet is meant to be printed: it must fit on this many A4 pages.
+CHEAT_SHEET = "book/cheat-sheet.html"
+MAX_CHEAT_SHEET_PAGES = 2
 
 # Screenshots: (file name, page path under the site, emulate print media). Missing pages are skipped.
 SCREENSHOTS = [
@@ -279,6 +284,18 @@ class Checker:
                     self.failures[where].append(f"missing anchor: {link[len(self.origin):]}")
         return len(self.links)
 
+    def printed_pages(self, url: str, path: Path) -> int:
+        """Print ``url`` to a PDF (A4, as a reader's browser would) and count its pages."""
+        page = self.context.new_page()
+        try:
+            page.goto(url, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            page.evaluate(WAIT_FOR_MATHJAX)
+            pdf = page.pdf(path=str(path), format="A4", print_background=False)
+        finally:
+            page.close()
+        return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
     def screenshot(self, url: str, path: Path, print_media: bool) -> None:
         page = self.context.new_page()
         try:
@@ -343,6 +360,13 @@ def main(argv: list[str] | None = None) -> int:
             if (root / rel).is_file():
                 checker.screenshot(f"{server.origin}/{rel}", args.screenshots / name, print_media)
                 shots.append(name)
+        cheat = root / CHEAT_SHEET
+        if cheat.is_file():
+            pages = checker.printed_pages(f"{server.origin}/{CHEAT_SHEET}", args.screenshots / "cheat-sheet.pdf")
+            shots.append(f"cheat-sheet.pdf ({pages} pages)")
+            if not 1 <= pages <= MAX_CHEAT_SHEET_PAGES:
+                checker.failures.setdefault(CHEAT_SHEET, []).append(
+                    f"prints on {pages} pages; the cheat sheet must print on at most {MAX_CHEAT_SHEET_PAGES}")
         context.close()
         browser.close()
 
