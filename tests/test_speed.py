@@ -1,3 +1,4 @@
+import math
 """Decode-speed bound: expected values written out as arithmetic on published configs."""
 from __future__ import annotations
 
@@ -104,3 +105,16 @@ def test_bad_input_is_named():
         decode_tokens_per_s_bound(LLAMA, "H100 SXN", precision="bf16", context=1)
     with pytest.raises(ValueError, match="disagrees with the estimate"):
         decode_tokens_per_s_bound(estimate(LLAMA, context=100), GPU, context=200)
+
+
+def test_weights_read_match_the_estimate_for_a_gguf_mix():
+    # a dense model at batch 1 with an untied embedding reads every weight but the unused embedding rows
+    from vramlib.estimate import estimate
+    from vramlib.models import get_model
+    from vramlib.speed import weights_read_bytes
+    spec = get_model("meta-llama/Llama-3.1-70B")
+    e = estimate(spec, precision="Q4_K_M")
+    bits = e.format.bits_for("embedding")
+    table = math.ceil(spec.param_groups()["embedding"] * bits / 8)
+    one_row = math.ceil(spec.hidden_size * bits / 8)
+    assert weights_read_bytes(spec, "Q4_K_M") == e.weights_bytes - table + one_row

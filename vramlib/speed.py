@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 from . import _check
-from .estimate import Estimate, default_kv_dtype
+from .estimate import Estimate, default_kv_dtype, format_for_model
 from .formats import WeightFormat, get_format
 from .gpus import GPU, get_gpu
 from .kv import kv_cache_bytes
@@ -88,7 +88,7 @@ def weights_read_bytes(model: "ModelSpec | str", precision: "str | int | WeightF
     is the weights less all but one row of the embedding table.
     """
     spec = model if isinstance(model, ModelSpec) else get_model(_check.text("model", model))
-    fmt = get_format(precision)
+    fmt = format_for_model(get_format(precision), spec)   # as the estimate stores it
     b = _check.integer("batch", batch, minimum=1)
 
     def nbytes(group: str, n: int) -> int:
