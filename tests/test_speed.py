@@ -1,6 +1,7 @@
-import math
 """Decode-speed bound: expected values written out as arithmetic on published configs."""
 from __future__ import annotations
+
+import math
 
 import pytest
 from hypothesis import given
@@ -109,9 +110,7 @@ def test_bad_input_is_named():
 
 def test_weights_read_match_the_estimate_for_a_gguf_mix():
     # a dense model at batch 1 with an untied embedding reads every weight but the unused embedding rows
-    from vramlib.estimate import estimate
     from vramlib.models import get_model
-    from vramlib.speed import weights_read_bytes
     spec = get_model("meta-llama/Llama-3.1-70B")
     e = estimate(spec, precision="Q4_K_M")
     bits = e.format.bits_for("embedding")
