@@ -299,17 +299,17 @@ class ModelSpec:
 
     def linear_modules(self) -> tuple[Linear, ...]:
         """Every kind of linear layer in the model by transformers' module name, with how many of
-        each the whole model holds (``count``), the LM head included unless it is tied. Experts
-        stored as fused tensors appear once per tensor name with ``count`` = experts x layers.
-        These are the names LoRA's ``target_modules`` match."""
+        each the whole model holds (``count``), the LM head included (a module even when its
+        weight is tied to the embedding, so ``Linear.params`` would count that matrix twice).
+        Experts stored as fused tensors appear once per tensor name with ``count`` = experts x
+        layers. These are the names LoRA's ``target_modules`` match."""
         merged: dict[tuple, int] = {}
         for layer in self.layers:
             for lin in layer.mixer.linears() + layer.ffn.linears():
                 key = (lin.name, lin.in_features, lin.out_features, lin.bias, lin.kind)
                 merged[key] = merged.get(key, 0) + lin.count
         out = [Linear(n, i, o, b, c, k) for (n, i, o, b, k), c in merged.items()]
-        if not self.tie_word_embeddings:
-            out.append(Linear("lm_head", self.hidden_size, self.vocab_size, kind="lm_head"))
+        out.append(Linear("lm_head", self.hidden_size, self.vocab_size, kind="lm_head"))
         return tuple(out)
 
     def active_param_count(self) -> int:
