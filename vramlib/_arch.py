@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import _check, _data
+from .layers.stack import Q_K_V_O
 
 _MISSING = object()
 
@@ -500,8 +501,8 @@ def spec_fields(cfg: dict) -> dict:
     fields["model_type"] = model_type
     _check_unread_layer_types(reader, fields)
     if "layers" not in fields and model_type in _NAMES:
-        from .layers.stack import uniform_stack
-        fields["layers"] = uniform_stack(_Flat(fields), **_NAMES[model_type])
+        names = _NAMES[model_type]
+        fields["module_names"] = (names.get("attention_names", Q_K_V_O), names.get("mlp_names", ()))
     fields["defaulted_keys"] = tuple(sorted(reader.defaulted))
     return fields
 
@@ -525,21 +526,6 @@ def _check_unread_layer_types(r: _Reader, fields: dict) -> None:
                          f"a {r.model_type} model builds from its other keys ({', '.join(built)}); "
                          f"transformers ignores the key for this type, and vramlib refuses rather "
                          f"than guess which is meant")
-
-
-class _Flat:
-    """Flat ModelSpec fields with ModelSpec's defaults, for building a layer stack."""
-
-    def __init__(self, fields: dict):
-        from .models import ModelSpec
-        defaults = {f: getattr(ModelSpec, f) for f in ModelSpec.__dataclass_fields__
-                    if hasattr(ModelSpec, f)}
-        self.__dict__.update(defaults)
-        self.__dict__.update(fields)
-        n = fields["num_hidden_layers"]
-        self.layer_types = tuple(fields.get("layer_types") or ("full_attention",) * n)
-        self.mlp_layer_types = tuple(fields.get("mlp_layer_types")
-                                     or (("moe" if fields.get("num_experts") else "dense"),) * n)
 
 
 # The families of 2025-2026 live in vramlib/families/: each module adds its readers here.

@@ -71,6 +71,16 @@ class ModelSpec:
 
     ``mtp_layers``: DeepSeek's multi-token-prediction layers, published in the checkpoint but not
     built by transformers and not counted here. ``name`` and ``source`` say what the spec is of.
+
+    The stack: ``layers`` holds one :class:`~vramlib.layers.Layer` per layer (token mixer,
+    feed-forward block, norms); it is the truth that parameters and cache are summed from. Readers
+    of the 2025–2026 families give it; without it, it is built from the flat sizes above (every
+    layer alike but for its span and its MLP kind), with transformers' module names
+    ``module_names`` = (attention names, MLP names) where they differ from the llama names.
+    ``extra_params``: model-level parameters besides embedding, LM head and final norm, as
+    ``(group, count)`` pairs (per-layer input embeddings, for example).
+    ``max_position_embeddings``: the longest context the config declares (``None`` if unknown).
+    ``defaulted_keys``: the config keys that were absent and took transformers' class defaults.
     """
 
     model_type: str
@@ -109,6 +119,7 @@ class ModelSpec:
     extra_params: tuple[tuple[str, int], ...] = ()
     max_position_embeddings: int | None = None
     defaulted_keys: tuple[str, ...] = ()
+    module_names: tuple[tuple[str, ...], tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         _check.text("model_type", self.model_type)
@@ -131,7 +142,7 @@ class ModelSpec:
         n = self.num_hidden_layers
         if n > _arch.MAX_LAYERS:
             raise ValueError(f"num_hidden_layers must be at most {_arch.MAX_LAYERS:,}, got {n:,}")
-        if self.layers:
+        if self.layers and not isinstance(self.layers, _Derived):
             self._take_layers()
         else:
             self._check_flat_layers()
@@ -158,8 +169,9 @@ class ModelSpec:
                 raise _check.unknown("extra_params group", group, GROUPS, what="parameter group")
             _check.integer(f"extra_params[{group!r}]", count, minimum=0)
         object.__setattr__(self, "defaulted_keys", tuple(self.defaulted_keys))
-        if not self.layers:
-            object.__setattr__(self, "layers", uniform_stack(self))
+        if not self.layers or isinstance(self.layers, _Derived):
+            names = dict(zip(("attention_names", "mlp_names"), self.module_names))
+            object.__setattr__(self, "layers", _Derived(uniform_stack(self, **names)))
 
     def _check_flat_layers(self) -> None:
         """Without ``layers``: the flat ``layer_types``/``mlp_layer_types`` describe the stack."""
@@ -350,6 +362,11 @@ class ModelSpec:
         label = f"{self.name!r}, " if self.name else ""
         return (f"ModelSpec({label}{self.model_type}, L={self.num_hidden_layers}, H={self.hidden_size}, "
                 f"params={self.param_count():,})")
+
+
+class _Derived(tuple):
+    """A layer stack built from the flat fields. ``dataclasses.replace`` hands it back to the
+    constructor, which then builds it again from the (possibly changed) flat fields."""
 
 
 def _read_json(path: Path) -> dict:

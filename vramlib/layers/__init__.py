@@ -24,8 +24,7 @@ The feed-forward kinds: :class:`DenseMLP` (gated or plain), :class:`MoE` (routed
 Every mixer and feed-forward block also lists its linear layers by transformers' module names
 (:meth:`linears`), which is what LoRA targets by name.
 
-Chapter {ref}`kv-cache` derives the attention cache; the chapter on what each layer keeps derives
-the others.
+The chapter :ref:`ch-kv-cache` derives the attention cache.
 """
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
