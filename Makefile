@@ -11,12 +11,14 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: help setup setup-validate book test test-lib test-validate test-notebooks test-papermill \
-        test-book lab clean
+        test-book test-style lab clean execute format
 
 help:
 	@echo "make book   - build the site into _build/html (creates .venv on first run)"
 	@echo "make test   - every check: library tests, transformers validation, notebooks (nbval, papermill), book build"
 	@echo "make lab    - JupyterLab on the notebooks"
+	@echo "make execute - re-run every notebook in place (after a library change), timestamps stripped"
+	@echo "make format - format library, tests, tools and notebooks (ruff, 88 columns)"
 	@echo "make check-site - the built site in headless Chromium (links, images, JS errors); screenshots"
 	@echo "make clean  - remove _build (keeps .venv)"
 
@@ -39,11 +41,22 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: test-lib test-validate test-notebooks test-papermill test-book
+test: test-style test-lib test-validate test-notebooks test-papermill test-book
 	@echo "make test: every check passed"
 
+# One style everywhere (ruff format, 88 columns): checked here, written by `make format`.
+test-style: $(STAMP)
+	$(BIN)/ruff format --check --quiet vramlib tests tools notebooks book
+
+format: $(STAMP)
+	$(BIN)/ruff format vramlib tests tools notebooks book
+
+execute: $(STAMP)
+	$(PY) tools/run_notebooks.py
+
 test-lib: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/validate --ignore=tests/notebooks -p no:cacheprovider
+	$(PY) -m pytest tests vramlib --doctest-modules --ignore=tests/validate --ignore=tests/notebooks \
+		-p no:cacheprovider
 
 test-validate: $(VSTAMP)
 	$(PY) -m pytest tests/validate -p no:cacheprovider

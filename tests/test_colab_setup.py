@@ -22,12 +22,16 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "book"
 IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
 
 # The setup cell, word for word; {repo_url} is _config.yml's repository.url.
-SETUP_CELL = '''# Setup: make vramlib importable. Where it is missing (Google Colab, Binder) this installs it from
-# the book's repository, with myst-nb for `glue`; where both are installed it does nothing.
+SETUP_CELL = '''# Setup: make vramlib importable. Where it is missing (Colab, Binder) this installs it
+# from the book's repository, with myst-nb for `glue`; otherwise it does nothing.
 import importlib.util, subprocess, sys
+
 REPO_URL = "{repo_url}"
 if not all(importlib.util.find_spec(m) for m in ("vramlib", "myst_nb")):
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"git+{{REPO_URL}}", "myst-nb"], check=True)'''
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", f"git+{{REPO_URL}}", "myst-nb"],
+        check=True,
+    )'''
 
 # What a chapter may import: the packages Colab ships, what the setup cell installs, the standard library.
 ALLOWED_IMPORTS = {"vramlib", "myst_nb", "matplotlib", "sympy", "ipywidgets", "IPython", "numpy"}

@@ -3,10 +3,10 @@
 One run builds a catalogue architecture with random weights from its config (nothing is downloaded),
 runs a prefill of ``--tokens`` tokens in each of ``--batch`` sequences and ``--decode-steps`` greedy
 decode steps, records memory after each phase, and appends ONE row to a CSV together with vramlib's
-prediction for the same configuration. The columns are described in data/measurements/README.md.
+prediction for the same configuration. The columns are described in vramlib/data/measurements/README.md.
 
     python tools/measure.py --model Llama-3.1-8B --dtype bf16 --tokens 2048 --batch 1 \\
-        --decode-steps 8 --layers 2 --device cpu --out data/measurements/cpu.csv
+        --decode-steps 8 --layers 2 --device cpu --out vramlib/data/measurements/cpu.csv
     python tools/measure.py --grid cpu     # the CPU grid, each run in a fresh process
     python tools/measure.py --grid gpu     # the GPU grid (needs CUDA); resumable, see --help
 
@@ -117,7 +117,7 @@ GPU_GRID = [(m, d, t, b, 16, layers, experts) for m, layers, experts in _GPU_MOD
             for d in ("bf16", "fp32") for t, b in _GPU_SHAPES[d]
             if not (d == "fp32" and m.startswith("deepseek"))]  # fp32 DeepSeek-V3 (4 layers): 60 GB of weights
 GRIDS = {"cpu": CPU_GRID, "gpu": GPU_GRID}
-DEFAULT_OUT = {"cpu": "data/measurements/cpu.csv", "gpu": "data/measurements/gpu.csv"}
+DEFAULT_OUT = {"cpu": "vramlib/data/measurements/cpu.csv", "gpu": "vramlib/data/measurements/gpu.csv"}
 
 
 # ---- the configuration -------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def main(argv: "list[str] | None" = None) -> int:
     p.add_argument("--experts", type=int, help="keep only this many routed experts (MoE; default: all)")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None,
                    help="default: cuda for --grid gpu, else cpu")
-    p.add_argument("--out", help="CSV to append to (default data/measurements/<device>.csv)")
+    p.add_argument("--out", help="CSV to append to (default vramlib/data/measurements/<device>.csv)")
     p.add_argument("--grid", choices=sorted(GRIDS), help="run a preset list of configurations instead")
     p.add_argument("--only-models", help="with --grid: comma-separated substrings of model names to keep")
     p.add_argument("--only-dtypes", help="with --grid: comma-separated dtypes to keep")
@@ -420,7 +420,7 @@ def main(argv: "list[str] | None" = None) -> int:
     device = a.device or "cpu"
     model = a.model or json.loads(Path(a.config).read_text(encoding="utf-8"))
     row = measure(model, a.dtype, a.tokens, a.batch, a.decode_steps, a.layers, a.experts, device)
-    out = Path(a.out or ROOT / f"data/measurements/{device}.csv")
+    out = Path(a.out or ROOT / f"vramlib/data/measurements/{device}.csv")
     append_row(out, row)
     print(json.dumps({k: row[k] for k in ("model", "dtype", "tokens", "batch", "weights_bytes_measured",
                                           "pred_weights_bytes", "kv_bytes_measured", "pred_kv_bytes",

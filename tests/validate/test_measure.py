@@ -138,9 +138,9 @@ def test_a_file_with_other_columns_is_refused(tmp_path):
 
 
 def test_committed_measurements_match_the_harness_and_the_readme():
-    """The CSVs in data/measurements were written by this harness (same header), and the README
+    """The CSVs in vramlib/data/measurements were written by this harness (same header), and the README
     describes every column."""
-    folder = ROOT / "data" / "measurements"
+    folder = ROOT / "vramlib" / "data" / "measurements"
     csvs = sorted(folder.glob("*.csv"))
     assert csvs, "no measurements committed"
     for path in csvs:
