@@ -389,6 +389,10 @@ def test_jamba_places_attention_and_experts_by_period():
             ["'num_hidden_layers' (5)", "4 layers"],
         ),
         (
+            tiny("nemotron_h", layers_block_type=["mlp", "mlp", "mlp", "moe"]),
+            ["'layers_block_type'", "'hybrid_override_pattern' ('M*-E')"],
+        ),
+        (
             tiny("nemotron_h", attention_head_dim=16),
             ["'attention_head_dim'", "'head_dim'"],
         ),

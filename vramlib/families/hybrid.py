@@ -19,9 +19,9 @@ What transformers 5.24 caches (one ``DynamicCache``, its layers created lazily):
 layer a conv state of :math:`K` columns in the model's dtype and an SSM state in fp32
 (see :mod:`vramlib.layers.ssm`); an attention layer keys and values of every token; a
 Falcon-H1 layer all four; an MLP or expert layer of Nemotron-H nothing. Nothing is
-preallocated for the length of the context. Nemotron-H's ``mamba_ssm_cache_dtype``
-(``"float32"`` in its configs) is what an engine such as vLLM keeps the SSM state in;
-pass ``state_dtype="fp32"`` for that part.
+preallocated for the length of the context. Nemotron-H's configs ask for the SSM state
+in float32 (``mamba_ssm_cache_dtype``, not read: it changes no shape); pass
+``state_dtype="fp32"`` for that part.
 
 Quirks of transformers 5.24 followed here: ``NemotronHForCausalLM`` ties no weights
 whatever ``tie_word_embeddings`` says; its attention has no biases (``attention_bias``
@@ -29,8 +29,8 @@ is not read) and attends to the whole context (``sliding_window`` is not read); 
 Mamba projections take their bias from ``use_bias`` (``mamba_proj_bias`` is not read);
 its multi-token-prediction layers are not built (``mtp_layers``). Granite 4.0-H's
 experts are ``intermediate_size`` wide and its shared MLP ``shared_intermediate_size``.
-Attention reads a ``head_dim`` key where the file has one (Falcon-H1-7B: 12 heads of 128
-on a hidden size of 3072), else hidden size / heads.
+Granite 4.0-H, Falcon-H1 and Jamba attention reads a ``head_dim`` key where the file has
+one (the classes fetch it with ``getattr``), else hidden size / heads.
 
 Defaults, renamed keys and the layouts below were read from transformers 5.24's
 ``configuration_<type>.py`` and ``modeling_<type>.py``;
@@ -287,6 +287,13 @@ def _nemotron_kinds(r: _arch._Reader) -> list[str]:
     if r.has("layers_block_type") or pattern is None:
         listed = _kinds(r, "layers_block_type", tuple(PATTERN.values()))
         if listed is not None:
+            if pattern is not None and [PATTERN.get(c) for c in str(pattern)] != listed:
+                raise ValueError(
+                    f"config keys 'layers_block_type' and 'hybrid_override_pattern' "
+                    f"({_check.shown(pattern)}) describe different layers; "
+                    f"transformers follows the list, and vramlib refuses rather than "
+                    f"guess which is meant"
+                )
             return _layer_list(r, listed, "'layers_block_type'")
         # neither key: the class's default stack
         return _layer_list(
