@@ -59,6 +59,14 @@ class MoE:
     ``n_shared_experts`` are one MLP of :math:`n I_e`), and Qwen2-MoE's sigmoid gate on the shared
     expert (:math:`H`, ``router``). Experts are stored fused, as transformers 5.x does: one
     ``gate_up_proj`` (:math:`E \times 2I_e \times H`) and one ``down_proj`` tensor per layer.
+
+    Variants (Nemotron-H, Granite 4.0-H, Jamba): ``gated=False``, experts and shared expert of
+    two matrices (``up_proj``, ``down_proj``: :math:`2 D I_e` per expert); ``latent`` :math:`L`,
+    experts that work in an :math:`L`-wide latent (:math:`D = L`, else :math:`D = H`) between
+    ``fc1_latent_proj`` (:math:`HL`) and ``fc2_latent_proj`` (:math:`LH`), ``mlp``;
+    ``mlp_bias``, biases on the shared expert and the latent projections; ``router_name`` and
+    ``shared_names``, transformers' module names (two shared names on a gated expert mean
+    gate and up fused in one matrix, Granite's ``input_linear``).
     """
 
     hidden: int
@@ -67,6 +75,11 @@ class MoE:
     width: int
     shared_width: int = 0
     shared_gate: bool = False
+    gated: bool = True
+    latent: int = 0
+    mlp_bias: bool = False
+    router_name: str = "gate"
+    shared_names: tuple[str, ...] = ()
 
     kind = "moe"
 
@@ -78,24 +91,45 @@ class MoE:
         _check.integer("shared_expert_intermediate_size", self.shared_width, minimum=0)
         if self.top_k > self.experts:
             raise ValueError(f"experts_per_token ({self.top_k}) exceeds num_experts ({self.experts})")
+        _check.integer("moe_latent_size", self.latent, minimum=0)
+        if not self.shared_names:
+            names = ("gate_proj", "up_proj", "down_proj") if self.gated else ("up_proj", "down_proj")
+            object.__setattr__(self, "shared_names", names)
+        if len(self.shared_names) not in ((2, 3) if self.gated else (2,)):
+            raise ValueError(f"shared_names must name the shared expert's matrices, got "
+                             f"{self.shared_names!r}")
 
     def expert_params(self) -> int:
-        """Parameters of one routed expert: :math:`3 H I_e`."""
-        return 3 * self.hidden * self.width
+        """Parameters of one routed expert: :math:`3 D I_e` gated, :math:`2 D I_e` plain
+        (:math:`D = H`, or the latent size)."""
+        return (3 if self.gated else 2) * (self.latent or self.hidden) * self.width
 
     def params(self) -> dict[str, int]:
-        h = self.hidden
-        return {"mlp": self.experts * self.expert_params() + 3 * h * self.shared_width,
-                "router": self.experts * h + h * self.shared_gate}
+        h, s, n = self.hidden, self.shared_width, 3 if self.gated else 2
+        shared_bias = ((2 if self.gated else 1) * s + h) if s else 0
+        return {"mlp": self.experts * self.expert_params() + n * h * s
+                + 2 * h * self.latent,
+                "router": self.experts * h + h * self.shared_gate,
+                "bias": (shared_bias + (self.latent + h if self.latent else 0))
+                * self.mlp_bias}
 
     def linears(self) -> tuple[Linear, ...]:
         h, e, w, s = self.hidden, self.experts, self.width, self.shared_width
-        out = [Linear("gate", h, e, kind="router"),
-               Linear("gate_up_proj", h, 2 * w, count=e, kind="expert"),
-               Linear("down_proj", w, h, count=e, kind="expert")]
+        d, b = self.latent or h, self.mlp_bias
+        out = [Linear(self.router_name, h, e, kind="router")]
+        if self.gated:
+            out.append(Linear("gate_up_proj", d, 2 * w, count=e, kind="expert"))
+        else:
+            out.append(Linear("up_proj", d, w, count=e, kind="expert"))
+        out.append(Linear("down_proj", w, d, count=e, kind="expert"))
+        if self.latent:
+            out += [Linear("fc1_latent_proj", h, d, b, kind="mlp"),
+                    Linear("fc2_latent_proj", d, h, b, kind="mlp")]
         if s:
-            out += [Linear(n, h, s, kind="shared_expert") for n in ("gate_proj", "up_proj")]
-            out.append(Linear("down_proj", s, h, kind="shared_expert"))
+            *into, down = self.shared_names
+            fused = self.gated and len(into) == 1
+            out += [Linear(n, h, 2 * s if fused else s, b, kind="shared_expert") for n in into]
+            out.append(Linear(down, s, h, b, kind="shared_expert"))
         if self.shared_gate:
             out.append(Linear("shared_expert_gate", h, 1, kind="router"))
         return tuple(out)
