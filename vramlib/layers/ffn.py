@@ -59,6 +59,12 @@ class MoE:
     ``n_shared_experts`` are one MLP of :math:`n I_e`), and Qwen2-MoE's sigmoid gate on the shared
     expert (:math:`H`, ``router``). Experts are stored fused, as transformers 5.x does: one
     ``gate_up_proj`` (:math:`E \times 2I_e \times H`) and one ``down_proj`` tensor per layer.
+
+    Variants: ``router_linear_name`` is the router's module name (``"gate"``; Hunyuan's is
+    ``"wg"``); ``score_bias_param`` counts a per-expert score-correction bias (:math:`E`,
+    ``router``) that ERNIE 4.5 stores as a parameter (DeepSeek-V3, GLM-4.5 and MiniMax-M2 keep
+    theirs as a buffer, which is not counted); ``shared_expert_bias`` adds the shared expert's
+    biases (:math:`2I_s + H`, ``bias``), as ERNIE 4.5 with ``use_bias``.
     """
 
     hidden: int
@@ -67,6 +73,9 @@ class MoE:
     width: int
     shared_width: int = 0
     shared_gate: bool = False
+    router_linear_name: str = "gate"
+    score_bias_param: bool = False
+    shared_expert_bias: bool = False
 
     kind = "moe"
 
@@ -84,18 +93,21 @@ class MoE:
         return 3 * self.hidden * self.width
 
     def params(self) -> dict[str, int]:
-        h = self.hidden
-        return {"mlp": self.experts * self.expert_params() + 3 * h * self.shared_width,
-                "router": self.experts * h + h * self.shared_gate}
+        h, s = self.hidden, self.shared_width
+        shared_bias = (2 * s + h) if s and self.shared_expert_bias else 0
+        return {"mlp": self.experts * self.expert_params() + 3 * h * s,
+                "router": self.experts * (h + self.score_bias_param) + h * self.shared_gate,
+                "bias": shared_bias}
 
     def linears(self) -> tuple[Linear, ...]:
         h, e, w, s = self.hidden, self.experts, self.width, self.shared_width
-        out = [Linear("gate", h, e, kind="router"),
+        out = [Linear(self.router_linear_name, h, e, kind="router"),
                Linear("gate_up_proj", h, 2 * w, count=e, kind="expert"),
                Linear("down_proj", w, h, count=e, kind="expert")]
         if s:
-            out += [Linear(n, h, s, kind="shared_expert") for n in ("gate_proj", "up_proj")]
-            out.append(Linear("down_proj", s, h, kind="shared_expert"))
+            b = self.shared_expert_bias
+            out += [Linear(n, h, s, b, kind="shared_expert") for n in ("gate_proj", "up_proj")]
+            out.append(Linear("down_proj", s, h, b, kind="shared_expert"))
         if self.shared_gate:
             out.append(Linear("shared_expert_gate", h, 1, kind="router"))
         return tuple(out)
