@@ -9,6 +9,7 @@ and two batch sizes, every tensor the cache holds summed (tests/validate/hf.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
@@ -16,9 +17,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from transformers import CONFIG_MAPPING
 
 from tests.validate.hf import (NO_TOKENS, cache_bytes, cache_tensors, hf_config,
                                meta_model, run_cache)
+from vramlib.families.moe import DEFAULTS
 from vramlib.kv import kv_cache_bytes
 from vramlib.models import GROUPS, ModelSpec
 
@@ -112,7 +115,7 @@ def configs(draw, model_type: str) -> dict:
 
 
 def groups_of(model) -> dict[str, int]:
-    """transformers' parameters sorted into vramlib's groups by name (tied ones once)."""
+    """transformers' parameters in vramlib's groups, by name (tied ones once)."""
     groups = dict.fromkeys(GROUPS, 0)
     for name, p in model.named_parameters():
         if name.endswith("embed_tokens.weight"):
@@ -174,8 +177,9 @@ def test_param_count_equals_transformers(model_type, data):
 
 
 def test_glm4_moe_multi_token_prediction_layers_are_recorded_not_built():
-    cfg = dict(model_type="glm4_moe", vocab_size=64, hidden_size=32, num_hidden_layers=3,
-               num_attention_heads=4, num_key_value_heads=2, intermediate_size=40,
+    cfg = dict(model_type="glm4_moe", vocab_size=64, hidden_size=32,
+               num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+               intermediate_size=40,
                n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=8,
                num_nextn_predict_layers=2, **NO_TOKENS)
     model = meta_model(cfg)
@@ -199,9 +203,9 @@ def test_ernie_bias_lm_head_keeps_its_bias_when_tied():
 # ---- the cache after a real forward pass -------------------------------------------
 
 def tiny(model_type: str, **extra) -> dict:
-    cfg = dict(model_type=model_type, vocab_size=64, hidden_size=32, num_hidden_layers=4,
-               num_attention_heads=4, num_key_value_heads=2, head_dim=8,
-               intermediate_size=24, **NO_TOKENS)
+    cfg = dict(model_type=model_type, vocab_size=64, hidden_size=32,
+               num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+               head_dim=8, intermediate_size=24, **NO_TOKENS)
     cfg.update(extra)
     return cfg
 
@@ -231,7 +235,8 @@ def test_full_attention_cache_equals_transformers(cfg, tokens, batch):
     t = tokens + 1
     kv, hd = cfg["num_key_value_heads"], cfg["head_dim"]
     assert cache_bytes(cache) == 4 * t * batch * 2 * kv * hd * 4  # layers, K+V, fp32
-    assert kv_cache_bytes(spec, tokens=t, batch=batch, dtype="fp32") == cache_bytes(cache)
+    mine = kv_cache_bytes(spec, tokens=t, batch=batch, dtype="fp32")
+    assert mine == cache_bytes(cache)
 
 
 def test_full_attention_cache_in_bf16():
@@ -292,3 +297,18 @@ def test_window_on_a_full_attention_type_is_refused_because_transformers_trims()
     assert {type(x).__name__ for x in cache.layers} == {"DynamicSlidingWindowLayer"}
     with pytest.raises(ValueError, match="sliding_window"):
         ModelSpec.from_hf_config(cfg)
+
+
+# ---- the class defaults vramlib fills in -------------------------------------------
+
+FIELD = {("glm4_moe", "num_nextn_predict_layers"): "num_mtp_layers"}  # attribute_map
+
+
+@pytest.mark.parametrize("model_type", TYPES)
+def test_defaults_are_the_configuration_class_defaults(model_type):
+    """Every key vramlib fills in for an absent one is the field default of the
+    configuration class transformers 5.24 loads for that model_type."""
+    fields = {f.name: f.default for f in dataclasses.fields(CONFIG_MAPPING[model_type])}
+    for key, value in DEFAULTS[model_type].items():
+        name = FIELD.get((model_type, key), key)
+        assert name in fields and fields[name] == value, (model_type, key)
