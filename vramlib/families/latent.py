@@ -1,5 +1,5 @@
-r"""Readers for latent-attention families with sparse attention: DeepSeek-V3.2 (``deepseek_v32``)
-and GLM-5 (``glm_moe_dsa``).
+r"""Readers for the DeepSeek-style sparse-attention families: DeepSeek-V3.2 (``deepseek_v32``),
+GLM-5 (``glm_moe_dsa``) and DeepSeek-V4 (``deepseek_v4``).
 
 Both are DeepSeek-V3's layout (multi-head latent attention, a few dense MLP layers, then a
 mixture of experts with routed and shared experts) with DeepSeek Sparse Attention: each layer's
@@ -12,9 +12,16 @@ Multi-token-prediction layers (``num_nextn_predict_layers``) are published in th
 not built by transformers (it drops their weights on load); they are read into
 :attr:`~vramlib.models.ModelSpec.mtp_layers` and not counted.
 
-Class defaults are those of ``DeepseekV32Config`` and ``GlmMoeDsaConfig`` in transformers 5.24
-(``configuration_deepseek_v32.py``, ``configuration_glm_moe_dsa.py``); the layer shapes follow
-``modeling_deepseek_v32.py`` and ``modeling_glm_moe_dsa.py``.
+DeepSeek-V4 is built differently (:mod:`vramlib.layers.latent`): every layer attends over a
+sliding window plus compressed entries (``layer_types``: ``"sliding_attention"``,
+``"compressed_sparse_attention"``, ``"heavily_compressed_attention"``), its residual stream is
+``hc_mult`` parallel streams mixed by hyper-connections (mHC), and every layer is a mixture of
+experts with one shared expert; the first layers route by a fixed token-to-expert table
+(``"hash_moe"``).
+
+Class defaults are those of ``DeepseekV32Config``, ``GlmMoeDsaConfig`` and ``DeepseekV4Config``
+in transformers 5.24 (``configuration_<type>.py``, including what their ``__post_init__``
+derives); the layer shapes follow ``modeling_<type>.py``.
 """
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ from typing import Any
 from .. import _arch, _check
 from ..layers.attention import LatentAttention
 from ..layers.ffn import DenseMLP, MoE
+from ..layers.latent import KINDS as V4_KINDS
+from ..layers.latent import CompressedAttention
 from ..layers.layer import Layer
 
 _DSA_COMMON = dict(n_shared_experts=1, n_routed_experts=256, kv_lora_rank=512,
@@ -40,12 +49,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                         num_key_value_heads=64, q_lora_rank=2048, v_head_dim=256,
                         qk_nope_head_dim=192, index_n_heads=32, indexer_types=None,
                         max_position_embeddings=202752),
+    "deepseek_v4": dict(vocab_size=129280, moe_intermediate_size=2048, num_key_value_heads=1,
+                        head_dim=512, q_lora_rank=1024, num_experts_per_tok=6,
+                        n_routed_experts=256, n_shared_experts=1, tie_word_embeddings=False,
+                        attention_bias=False, mlp_bias=False, layer_types=None,
+                        compress_rates=None, hc_mult=4, mlp_layer_types=None,
+                        sliding_window=128, o_groups=8, o_lora_rank=1024, index_n_heads=64,
+                        index_head_dim=128, index_topk=512, num_nextn_predict_layers=1,
+                        max_position_embeddings=1048576),
 }
 
 # attribute_map of both configuration classes; ``num_experts`` is re-routed to
 # ``n_routed_experts`` by their ``__post_init__``
 RENAMED = {t: {"num_local_experts": "n_routed_experts", "num_experts": "n_routed_experts"}
-           for t in DEFAULTS}
+           for t in ("deepseek_v32", "glm_moe_dsa")}
+RENAMED["deepseek_v4"] = {"num_local_experts": "n_routed_experts",
+                          "intermediate_size": "moe_intermediate_size"}
 
 #: ``layer_types`` entries of a DSA model: transformers 5.24 remaps the legacy name
 _INDEXED = ("indexed_attention", "deepseek_sparse_attention")
@@ -178,4 +197,120 @@ def _dsa(r: _arch._Reader) -> dict:
     return spec
 
 
-READERS = {"deepseek_v32": _dsa, "glm_moe_dsa": _dsa}
+#: DeepseekV4Config's class constants: compression rates by layer kind, and hash-routed layers
+_V4_RATES = {"compressed_sparse_attention": 4, "heavily_compressed_attention": 128}
+_V4_HASH_LAYERS = 3
+#: the legacy per-layer ``compress_ratios`` values and the layer kinds they stand for
+_V4_RATIOS = {0: "sliding_attention", 4: "compressed_sparse_attention",
+              128: "heavily_compressed_attention"}
+
+
+def _v4_kinds(r: _arch._Reader, n: int) -> list[str]:
+    """Per-layer attention kind: ``layer_types``, else the legacy ``compress_ratios``, else two
+    heavily compressed layers then sparse and heavy alternately (``DeepseekV4Config``). Lists
+    longer than the model are cut to ``num_hidden_layers``, as transformers does (published
+    configs list the multi-token-prediction layer too)."""
+    kinds = _list(r, "layer_types", n, V4_KINDS, at_least=True)
+    if kinds is not None:
+        return kinds
+    ratios = r.cfg.get("compress_ratios")
+    if ratios is not None:
+        if not isinstance(ratios, (list, tuple)) or len(ratios) < n or any(
+                isinstance(x, bool) or x not in _V4_RATIOS for x in ratios):
+            raise ValueError(f"config key 'compress_ratios' must be a list of at least {n} "
+                             f"entries, each 0, 4 or 128, got {_check.shown(ratios)}")
+        return [_V4_RATIOS[x] for x in ratios[:n]]
+    tail = ["compressed_sparse_attention" if i % 2 else "heavily_compressed_attention"
+            for i in range(max(n - 2, 0))]
+    return (["heavily_compressed_attention"] * min(n, 2) + tail)[:n]
+
+
+def _v4_rates(r: _arch._Reader, kinds: list[str]) -> dict[str, int]:
+    """Compression rate per compressed kind: ``compress_rates``, else the class's, with the
+    legacy ``compress_rate_csa`` / ``compress_rate_hca`` folded in."""
+    given = r.raw("compress_rates")
+    if given is None or given is _arch._MISSING:
+        rates = dict(_V4_RATES)
+    elif isinstance(given, dict) and set(given) <= set(_V4_RATES):
+        rates = dict(given)
+    else:
+        raise ValueError(f"config key 'compress_rates' must map "
+                         f"{' and '.join(map(repr, _V4_RATES))} to tokens per compressed entry, "
+                         f"got {_check.shown(given)}")
+    for key, kind in (("compress_rate_csa", "compressed_sparse_attention"),
+                      ("compress_rate_hca", "heavily_compressed_attention")):
+        if r.cfg.get(key) is not None:
+            rates[kind] = r.cfg[key]
+    for kind in dict.fromkeys(kinds):
+        if kind == "sliding_attention":
+            continue
+        if kind not in rates:
+            raise ValueError(f"config key 'compress_rates' gives no rate for {kind!r}, a kind "
+                             f"of layer this model has")
+        rates[kind] = _check.integer(f"config key 'compress_rates' [{kind!r}]", rates[kind])
+    return rates
+
+
+def _only(r: _arch._Reader, key: str, accepted: object) -> None:
+    """Refuse a key transformers' deepseek_v4 ignores when the file sets it to something the
+    published model does not have (sizing would silently drop what it says)."""
+    value = r.raw(key)
+    if value is not _arch._MISSING and value != accepted:
+        raise ValueError(f"config key {key!r} is {_check.shown(value)}, but transformers' "
+                         f"deepseek_v4 always builds the model as if it were {accepted!r} (it "
+                         f"ignores the key); vramlib refuses rather than guess which is meant")
+
+
+def _deepseek_v4(r: _arch._Reader) -> dict:
+    spec = _arch._common(r)
+    n, n_heads, h = spec["num_hidden_layers"], spec["num_attention_heads"], spec["hidden_size"]
+    _only(r, "num_key_value_heads", 1)
+    _only(r, "n_shared_experts", 1)
+    _only(r, "attention_bias", False)
+    kinds = _v4_kinds(r, n)
+    mlps = _list(r, "mlp_layer_types", n, ("hash_moe", "moe"), at_least=True)
+    if mlps is None:
+        hashed = r.cfg.get("num_hash_layers")
+        hashed = _V4_HASH_LAYERS if hashed is None else _check.integer(
+            "config key 'num_hash_layers'", hashed, minimum=0)
+        mlps = ["hash_moe"] * min(n, hashed) + ["moe"] * max(0, n - hashed)
+    rates = _v4_rates(r, kinds)
+    d, window = r.int("head_dim"), r.int("sliding_window")
+    shape = dict(hidden=h, heads=n_heads, head_dim=d, q_lora_rank=r.int("q_lora_rank"),
+                 o_groups=r.int("o_groups"), o_lora_rank=r.int("o_lora_rank"), window=window)
+    if (n_heads * d) % shape["o_groups"]:
+        raise ValueError(f"config key 'o_groups' ({shape['o_groups']}) must divide "
+                         f"num_attention_heads x head_dim ({n_heads} x {d})")
+    indexer: dict[str, int] = {}
+    if "compressed_sparse_attention" in kinds:
+        indexer = dict(index_n_heads=r.int("index_n_heads"),
+                       index_head_dim=r.int("index_head_dim"), index_topk=r.int("index_topk"))
+    experts, top_k = r.int("n_routed_experts"), r.int("num_experts_per_tok")
+    if top_k > experts:
+        raise ValueError(f"config key 'num_experts_per_tok' ({top_k}) exceeds the number of "
+                         f"experts 'n_routed_experts' ({experts})")
+    width = r.int("moe_intermediate_size")
+    moe = MoE(h, experts, top_k, width, shared_width=width)
+    streams = r.int("hc_mult")
+    # two hyper-connections per layer (attention, feed-forward): fn, base and scale
+    mixing = 2 * ((2 + streams) * streams * (streams * h + 1) + 3)
+    extra: tuple[tuple[str, int], ...] = (("norm", mixing),)
+    if r.flag("mlp_bias"):  # the shared expert's gate, up and down biases
+        extra += (("bias", 2 * width + h),)
+    layers: dict[str, Layer] = {}
+    for kind in dict.fromkeys(kinds):
+        rate = rates.get(kind, 0) if kind != "sliding_attention" else 0
+        mixer = CompressedAttention(**shape, kind=kind, compress_rate=rate,
+                                    **(indexer if kind == "compressed_sparse_attention" else {}))
+        layers[kind] = Layer(mixer, moe, h, extra=extra)
+    spec.update(num_key_value_heads=1, head_dim=d, intermediate_size=width,
+                num_experts=experts, experts_per_token=top_k, moe_intermediate_size=width,
+                shared_expert_intermediate_size=width, sliding_window=window,
+                mtp_layers=r.int("num_nextn_predict_layers", minimum=0, null=0),
+                layers=tuple(layers[k] for k in kinds),
+                # the final hyper-connection head that folds the streams into one: fn, base, scale
+                extra_params=(("norm", streams * streams * h + streams + 1),))
+    return spec
+
+
+READERS = {"deepseek_v32": _dsa, "glm_moe_dsa": _dsa, "deepseek_v4": _deepseek_v4}

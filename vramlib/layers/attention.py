@@ -11,7 +11,9 @@ layer can still attend to:
 A layer that reuses an earlier layer's keys and values (``shares_kv``) caches nothing itself.
 
 :class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
-:math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
+:math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key),
+plus, with DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5), one indexer key
+of :math:`d_I` elements per token.
 """
 from __future__ import annotations
 
