@@ -11,9 +11,9 @@ layer can still attend to:
 A layer that reuses an earlier layer's keys and values (``shares_kv``) caches nothing itself.
 
 :class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
-:math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key),
-plus, with DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5), one indexer key
-of :math:`d_I` elements per token.
+:math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
+With DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5) it also caches
+one indexer key of :math:`d_I` elements per token.
 """
 from __future__ import annotations
 
@@ -117,37 +117,42 @@ class Attention:
 class LatentAttention:
     r"""Multi-head latent attention (DeepSeek-V2/V3): keys and values are rebuilt from a latent.
 
-    Symbols: :math:`r_{kv}` (``kv_lora_rank``), :math:`r_q` (``q_lora_rank``, ``None`` for a
-    full-rank q projection), :math:`d_{nope}`, :math:`d_{rope}`, :math:`d_v`. Parameters: q_a
-    :math:`H r_q` and q_b :math:`r_q n_h (d_{nope} + d_{rope})` (or q :math:`H n_h (d_{nope} +
-    d_{rope})`), kv_a :math:`H (r_{kv} + d_{rope})`, kv_b :math:`r_{kv} n_h (d_{nope} + d_v)`, o
-    :math:`n_h d_v H`; norms on the q and kv latents (:math:`r_q + r_{kv}`).
+    Symbols: :math:`r_{kv}` (``kv_lora_rank``), :math:`r_q` (``q_lora_rank``, ``None``
+    for a full-rank q projection), :math:`d_{nope}`, :math:`d_{rope}`, :math:`d_v`.
+    Parameters: q_a :math:`H r_q` and q_b :math:`r_q n_h (d_{nope} + d_{rope})` (or q
+    :math:`H n_h (d_{nope} + d_{rope})`), kv_a :math:`H (r_{kv} + d_{rope})`, kv_b
+    :math:`r_{kv} n_h (d_{nope} + d_v)`, o :math:`n_h d_v H`; norms on the q and kv
+    latents (:math:`r_q + r_{kv}`).
 
-    Cache per sequence and token: one latent row of :math:`r_{kv} + d_{rope}` elements (what
-    transformers 5.x and MLA kernels keep). ``mla_expanded=True`` counts the per-head keys and
-    values an implementation without an MLA kernel caches instead: :math:`n_h (d_{nope} +
-    d_{rope})` and :math:`n_h d_v` elements.
+    Cache per sequence and token: one latent row of :math:`r_{kv} + d_{rope}` elements
+    (what transformers 5.x and MLA kernels keep). ``mla_expanded=True`` counts the
+    per-head keys and values an implementation without an MLA kernel caches instead:
+    :math:`n_h (d_{nope} + d_{rope})` and :math:`n_h d_v` elements.
 
     **Lightning indexer** (DeepSeek Sparse Attention, DeepSeek-V3.2 and GLM-5): with
-    ``index_topk`` :math:`k_I > 0` the layer attends to the :math:`k_I` tokens a small indexer
-    picks (transformers' layer type ``"indexed_attention"``). The indexer has :math:`n_I`
-    (``index_n_heads``) query heads of :math:`d_I` (``index_head_dim``) elements read off the q
-    latent, and one key of :math:`d_I` elements per token:
+    ``index_topk`` :math:`k_I > 0` the layer attends to the :math:`k_I` tokens a small
+    indexer picks (transformers' layer type ``"indexed_attention"``). The indexer has
+    :math:`n_I` (``index_n_heads``) query heads of :math:`d_I` (``index_head_dim``)
+    elements read off the q latent, and one key of :math:`d_I` elements per token:
 
     * parameters: wq_b :math:`r_q n_I d_I`, wk :math:`H d_I`, weights_proj :math:`H n_I`
-      (``attention``), and k_norm, a LayerNorm with weight and bias, :math:`2 d_I` (``norm``);
-    * cache: the indexer keys, :math:`d_I` elements per token (part ``"indexer_keys"``), which
-      transformers 5.24 keeps in the model's dtype, like the latent (``DynamicIndexedLayer``).
+      (``attention``), and k_norm, a LayerNorm with weight and bias, :math:`2 d_I`
+      (``norm``);
+    * cache: the indexer keys, :math:`d_I` elements per token (part ``"indexer_keys"``),
+      which transformers 5.24 keeps in the model's dtype, like the latent
+      (``DynamicIndexedLayer``).
 
-    So a DSA layer caches :math:`r_{kv} + d_{rope} + d_I` elements per token: 576 + 128 = 704
-    for DeepSeek-V3.2. vLLM keeps the indexer keys differently whatever the KV-cache dtype: as
-    fp8 values plus one fp32 scale per 128 elements, :math:`d_I + 4 d_I / 128` bytes (132 for
-    :math:`d_I = 128`; ``Indexer`` in vllm/model_executor/models/deepseek_v2.py,
-    https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/models/deepseek_v2.py).
-    A layer with ``index_shared`` (GLM-5's ``indexer_types`` ``"shared"``) reuses the previous
-    indexer layer's choice of tokens: it has no indexer of its own, no indexer parameters and
-    no indexer keys. :math:`k_I` itself changes neither parameters nor cache; it is kept as
-    information (how many tokens each query reads).
+    So a DSA layer caches :math:`r_{kv} + d_{rope} + d_I` elements per token: 576 + 128
+    = 704 for DeepSeek-V3.2. vLLM keeps the indexer keys differently whatever the
+    KV-cache dtype: as fp8 values plus one fp32 scale per 128 elements, :math:`d_I + 4
+    d_I / 128` bytes (132 for :math:`d_I = 128`; ``Indexer`` and
+    ``DeepseekV32IndexerCache`` in vllm/model_executor/models/deepseek_v2.py:
+    https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/models/deepseek_v2.py
+    A layer with ``index_shared`` (GLM-5's ``indexer_types`` ``"shared"``) reuses the
+    previous indexer layer's choice of tokens: it has no indexer of its own, no indexer
+    parameters and no indexer keys. :math:`k_I` itself changes neither parameters nor
+    cache; it is kept as information (how many tokens each query reads)). The indexer's
+    weights_proj is kept in fp32 by transformers (``_keep_in_fp32_modules``).
     """
 
     hidden: int
@@ -175,11 +180,11 @@ class LatentAttention:
             for field in ("index_n_heads", "index_head_dim"):
                 _check.integer(field, getattr(self, field), minimum=1)
             if self.q_lora_rank is None:
-                raise ValueError("an indexer reads the q latent: q_lora_rank must be set "
-                                 "(got None)")
+                raise ValueError("an indexer reads the q latent: q_lora_rank must be "
+                                 "set (got None)")
         elif self.index_n_heads or self.index_head_dim:
-            raise ValueError("index_n_heads and index_head_dim describe an indexer of the "
-                             "layer's own; give them only with index_topk > 0 and "
+            raise ValueError("index_n_heads and index_head_dim describe an indexer of "
+                             "the layer's own; give them only with index_topk > 0 and "
                              "index_shared=False")
 
     @property
@@ -212,7 +217,8 @@ class LatentAttention:
                     mla_expanded: bool = False) -> dict[str, int]:
         k, v = self.row_elements(mla_expanded)
         if mla_expanded:
-            parts = {"keys": tokens * kv.bytes_for(k), "values": tokens * kv.bytes_for(v)}
+            parts = {"keys": tokens * kv.bytes_for(k),
+                     "values": tokens * kv.bytes_for(v)}
         else:
             parts = {"latent": tokens * kv.bytes_for(k)}
         if self.has_indexer:
