@@ -164,9 +164,10 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     spec = _resolve_spec(model)
     published = None
     if precision is None:  # checkpoint hook (issue 13): "as published"
-        from .checkpoint.source import published_for
-        published = published_for(spec)
         precision = "bf16"
+        if spec.checkpoint is not None:
+            from .checkpoint.source import published_for
+            published = published_for(spec)
         if published is not None and kv_dtype is None:
             kv_dtype = published.kv_cache_dtype
     fmt = format_for_model(get_format(precision), spec)

@@ -430,7 +430,7 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
             from .checkpoint.source import load
             try:
                 return load(name)
-            except ValueError as hub_err:
+            except (ValueError, OSError) as hub_err:
                 raise ValueError(f"{hub_err} ({err})") from None
         raise
     try:
@@ -448,5 +448,8 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
 def _not_catalogue(name: str) -> bool:
     """A model argument to look for outside the catalogue: an existing path, a checkpoint
     file name, or a Hub id (org/name)."""
-    return os.path.exists(os.path.expanduser(name)) or name.endswith(
-        (".gguf", ".safetensors", ".json")) or name.count("/") == 1
+    path = Path(os.path.expanduser(name))
+    if name.endswith((".gguf", ".safetensors", ".json")) or (path / "config.json").is_file():
+        return True
+    from .checkpoint.hub import is_repo_id
+    return not path.exists() and is_repo_id(name)
