@@ -1,5 +1,7 @@
-"""The Hub by id, against a real HTTP server on 127.0.0.1 serving fixture repositories in the
+"""The Hub by id, against a real HTTP server on 127.0.0.1 serving fixture repositories
+in the
 Hub's URL layout (/{repo}/resolve/{revision}/{file}); nothing leaves this machine."""
+
 import json
 import re
 import subprocess
@@ -16,24 +18,43 @@ from vramlib import estimate, get_model
 from vramlib.checkpoint import hub
 
 ROOT = Path(__file__).resolve().parents[1]
-CFG = {"model_type": "llama", "vocab_size": 1000, "hidden_size": 256, "intermediate_size": 512,
-       "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 1,
-       "torch_dtype": "bfloat16",
-       "quantization_config": {"quant_method": "fp8", "weight_block_size": [128, 128]}}
+CFG = {
+    "model_type": "llama",
+    "vocab_size": 1000,
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 1,
+    "torch_dtype": "bfloat16",
+    "quantization_config": {"quant_method": "fp8", "weight_block_size": [128, 128]},
+}
 SHARD_1 = safetensors_bytes({"model.embed_tokens.weight": ("BF16", (1000, 256))})
-SHARD_2 = safetensors_bytes({"lm_head.weight": ("BF16", (1000, 256)),
-                             "model.norm.weight": ("BF16", (256,))})
+SHARD_2 = safetensors_bytes(
+    {"lm_head.weight": ("BF16", (1000, 256)), "model.norm.weight": ("BF16", (256,))}
+)
 FILES = {
-    "org/quant": {"config.json": json.dumps(CFG).encode(),
-                  "model.safetensors.index.json": json.dumps({
-                      "metadata": {"total_size": 1_024_512},
-                      "weight_map": {"model.embed_tokens.weight": "a.safetensors",
-                                     "lm_head.weight": "b.safetensors",
-                                     "model.norm.weight": "b.safetensors"}}).encode(),
-                  "a.safetensors": SHARD_1, "b.safetensors": SHARD_2},
-    "org/single": {"config.json": json.dumps({k: v for k, v in CFG.items()
-                                              if k != "quantization_config"}).encode(),
-                   "model.safetensors": SHARD_2},
+    "org/quant": {
+        "config.json": json.dumps(CFG).encode(),
+        "model.safetensors.index.json": json.dumps(
+            {
+                "metadata": {"total_size": 1_024_512},
+                "weight_map": {
+                    "model.embed_tokens.weight": "a.safetensors",
+                    "lm_head.weight": "b.safetensors",
+                    "model.norm.weight": "b.safetensors",
+                },
+            }
+        ).encode(),
+        "a.safetensors": SHARD_1,
+        "b.safetensors": SHARD_2,
+    },
+    "org/single": {
+        "config.json": json.dumps(
+            {k: v for k, v in CFG.items() if k != "quantization_config"}
+        ).encode(),
+        "model.safetensors": SHARD_2,
+    },
     "org/noconfig": {},
 }
 
@@ -45,8 +66,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        Handler.log.append((self.path, self.headers.get("Authorization"),
-                            self.headers.get("Range")))
+        Handler.log.append(
+            (self.path, self.headers.get("Authorization"), self.headers.get("Range"))
+        )
         m = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self.path)
         if self.path.startswith("/cdn/"):
             repo, name = self.path[5:].rsplit("/", 1)
@@ -70,8 +92,10 @@ class Handler(BaseHTTPRequestHandler):
         if name.endswith(".safetensors") and repo == "org/quant":
             # large files go to a CDN host, as the Hub does: the token must not follow
             self.send_response(302)
-            self.send_header("Location", f"http://localhost:{self.server.server_port}"
-                                         f"/cdn/{repo}/{name}")
+            self.send_header(
+                "Location",
+                f"http://localhost:{self.server.server_port}/cdn/{repo}/{name}",
+            )
             self.end_headers()
             return None
         return self._send(data)
@@ -80,9 +104,11 @@ class Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng:
             a, b = map(int, rng.removeprefix("bytes=").split("-"))
-            part = data[a:b + 1]
+            part = data[a : b + 1]
             self.send_response(206)
-            self.send_header("Content-Range", f"bytes {a}-{a + len(part) - 1}/{len(data)}")
+            self.send_header(
+                "Content-Range", f"bytes {a}-{a + len(part) - 1}/{len(data)}"
+            )
             data = part
         else:
             self.send_response(200)
@@ -122,9 +148,11 @@ def test_sharded_repo_headers_by_range_requests(hub_env):
     assert got.index_total_size == 1_024_512
     assert got.tensors.total_bytes == 2 * (2 * 1000 * 256) + 2 * 256
     ranges = [r for p, _, r in Handler.log if r and p.startswith("/cdn/")]
-    assert ranges.count("bytes=0-7") == 2 and len(ranges) == 4   # two per shard
+    assert ranges.count("bytes=0-7") == 2 and len(ranges) == 4  # two per shard
     # the token goes to the endpoint's host, never to the CDN host it redirects to
-    assert all(auth == "Bearer secret" for p, auth, _ in Handler.log if "/resolve/" in p)
+    assert all(
+        auth == "Bearer secret" for p, auth, _ in Handler.log if "/resolve/" in p
+    )
     assert all(auth is None for p, auth, _ in Handler.log if p.startswith("/cdn/"))
 
 
@@ -154,11 +182,14 @@ def test_redirects_are_followed(hub_env):
     assert get_model("org/moved").checkpoint.stored_bytes == 2 * 1000 * 256 + 2 * 256
 
 
-@pytest.mark.parametrize("repo, words", [
-    ("org/gated", "gated or private"),
-    ("org/missing", "HTTP 404"),
-    ("org/noconfig", "no config.json"),
-])
+@pytest.mark.parametrize(
+    "repo, words",
+    [
+        ("org/gated", "gated or private"),
+        ("org/missing", "HTTP 404"),
+        ("org/noconfig", "no config.json"),
+    ],
+)
 def test_failures_are_one_clear_line(hub_env, repo, words):
     with pytest.raises(ValueError, match=words) as err:
         get_model(repo)
@@ -180,13 +211,29 @@ def test_unreachable_endpoint(monkeypatch, tmp_path):
 
 
 def test_cli_exit_2_one_line(hub_env, tmp_path):
-    env = {"HF_ENDPOINT": hub_env, "VRAMLIB_CACHE": str(tmp_path / "cli-cache"),
-           "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "vramlib", "org/gated"], capture_output=True,
-                       text=True, cwd=ROOT, env=env, timeout=60)
+    env = {
+        "HF_ENDPOINT": hub_env,
+        "VRAMLIB_CACHE": str(tmp_path / "cli-cache"),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "vramlib", "org/gated"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "gated" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "vramlib", "org/single"], capture_output=True,
-                       text=True, cwd=ROOT, env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "vramlib", "org/single"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
 
 

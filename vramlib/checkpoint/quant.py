@@ -1,35 +1,38 @@
-r"""Weights as a checkpoint publishes them: its ``quantization_config``, tensor by tensor.
+r"""Weights as a checkpoint publishes them: its ``quantization_config``, tensor by
+tensor.
 
-A quantized checkpoint does not store one precision. Each linear layer the method converts
-holds its packed weight plus the tensors that decode it (scales, zero points, group indices,
-global scales); the layers it leaves out (the LM head, routers, the list each format names)
-stay in the model's own dtype, as do embeddings and norms. For a linear layer of
-:math:`K` inputs and :math:`N` outputs the stored bytes are, by method (the layouts are read
-from the code that writes or loads them, cited at each function):
+A quantized checkpoint does not store one precision. Each linear layer the method
+converts holds its packed weight plus the tensors that decode it (scales, zero points,
+group indices, global scales); the layers it leaves out (the LM head, routers, the list
+each format names) stay in the model's own dtype, as do embeddings and norms. For a
+linear layer of :math:`K` inputs and :math:`N` outputs the stored bytes are, by method
+(the layouts are read from the code that writes or loads them, cited at each function):
 
-======================  ===============================================================
-fp8, block :math:`b_o \times b_i`   :math:`NK + 4\lceil N/b_o\rceil\lceil K/b_i\rceil` (fp32
-                        ``weight_scale_inv`` per block; one scalar per tensor without blocks)
-fbgemm_fp8              :math:`NK + 4N` (fp32 scale per output channel)
-compressed-tensors      packed weight + scale per tensor/channel/group/block, zero points
-                        when asymmetric, ``g_idx`` for group act-order, nvfp4's fp8 scale per
-                        16 and fp32 global scale
-modelopt FP8 / NVFP4    :math:`NK + 8` / :math:`NK/2 + NK/16 + 8`
-mxfp4 (gpt-oss)         experts only: :math:`NK/2 + NK/32` (e2m1 pairs, an e8m0 scale per 32)
-GPTQ (q bits, group g)  :math:`qNK/8 + 2N\lceil K/g\rceil + qN\lceil K/g\rceil/8 + 4K`
-AWQ (GEMM)              :math:`qNK/8 + 2N\lceil K/g\rceil + qN\lceil K/g\rceil/8`
-bitsandbytes 4-bit      :math:`\lceil NK/2\rceil` + absmax per 64 (fp32, or uint8 with an
-                        fp32 absmax per 256 blocks when double-quantized) + code books +
-                        a JSON quant state
-bitsandbytes 8-bit      :math:`NK + 4N`
-======================  ===============================================================
+* fp8, block :math:`b_o \times b_i`: :math:`NK + 4\lceil N/b_o\rceil\lceil K/b_i\rceil`
+  (an fp32 ``weight_scale_inv`` per block; one scalar per tensor without blocks);
+* fbgemm_fp8: :math:`NK + 4N` (an fp32 scale per output channel);
+* compressed-tensors: the packed weight and a scale per tensor, channel, group or block;
+  zero points when asymmetric, ``g_idx`` for group act-order; nvfp4's fp8 scale per 16
+  and fp32 global scale;
+* ModelOpt FP8 / NVFP4: :math:`NK + 8` / :math:`NK/2 + NK/16 + 8`;
+* mxfp4 (gpt-oss): experts only, :math:`NK/2 + NK/32` (e2m1 pairs, an e8m0 scale per
+  32);
+* GPTQ (:math:`q` bits, group :math:`g`):
+  :math:`qNK/8 + 2N\lceil K/g\rceil + qN\lceil K/g\rceil/8 + 4K`;
+* AWQ (GEMM): :math:`qNK/8 + 2N\lceil K/g\rceil + qN\lceil K/g\rceil/8`;
+* bitsandbytes 4-bit: :math:`\lceil NK/2\rceil`, an absmax per 64 values (fp32; or
+  uint8 plus an fp32 absmax per 256 blocks when double-quantized), code books and a JSON
+  quant state;
+* bitsandbytes 8-bit: :math:`NK + 4N`.
 
 :func:`published_weights` adds these up over every linear module of a
-:class:`~vramlib.models.ModelSpec` (:meth:`~vramlib.models.ModelSpec.linear_modules`, walked
-layer by layer so that ignore lists naming single layers apply) and the parameters that are
-not linear layers. An unknown method, or a key with a value the method does not have, is an
-error naming that key: a quantized checkpoint is never sized as bf16 by default.
+:class:`~vramlib.models.ModelSpec` (:meth:`~vramlib.models.ModelSpec.linear_modules`,
+walked layer by layer so that ignore lists naming single layers apply) and the
+parameters that are not linear layers. An unknown method, or a key with a value the
+method does not have, is an error naming that key: a quantized checkpoint is never sized
+as bf16 by default.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -43,18 +46,33 @@ from .. import _check
 from ..layers import Linear
 from .dtypes import SAFETENSORS_BYTES, VRAMLIB_NAME, nbytes
 
-METHODS = ("fp8", "fbgemm_fp8", "compressed-tensors", "modelopt", "mxfp4", "gptq", "awq",
-           "bitsandbytes")
+METHODS = (
+    "fp8",
+    "fbgemm_fp8",
+    "compressed-tensors",
+    "modelopt",
+    "mxfp4",
+    "gptq",
+    "awq",
+    "bitsandbytes",
+)
 
 #: estimate groups (``vramlib.formats.GROUPS``) of each kind of linear layer
-_GROUP_OF_KIND = {"attention": "attention", "mixer": "attention", "mlp": "mlp",
-                  "expert": "mlp", "shared_expert": "mlp", "router": "router",
-                  "lm_head": "lm_head"}
+_GROUP_OF_KIND = {
+    "attention": "attention",
+    "mixer": "attention",
+    "mlp": "mlp",
+    "expert": "mlp",
+    "shared_expert": "mlp",
+    "router": "router",
+    "lm_head": "lm_head",
+}
 
 
 @dataclass(frozen=True)
 class Stored:
-    """One tensor a quantized module stores: its name suffix, safetensors dtype, elements."""
+    """One tensor a quantized module stores: its name suffix, safetensors dtype,
+    elements."""
 
     suffix: str
     dtype: str
@@ -67,7 +85,8 @@ class Stored:
 
 @dataclass(frozen=True)
 class ModuleBytes:
-    """Linear modules of one name and shape stored one way: ``count`` copies in the model.
+    """Linear modules of one name and shape stored one way: ``count`` copies in the
+    model.
 
     ``scheme`` says how (``"fp8 block 128x128"``, ``"bf16"``); ``tensors`` what one copy
     stores; ``params`` and ``nbytes`` cover all copies."""
@@ -84,7 +103,9 @@ class ModuleBytes:
 
     @property
     def group(self) -> str:
-        return _GROUP_OF_KIND.get(self.kind, "attention" if self.kind != "lm_head" else "lm_head")
+        return _GROUP_OF_KIND.get(
+            self.kind, "attention" if self.kind != "lm_head" else "lm_head"
+        )
 
 
 @dataclass(frozen=True)
@@ -95,7 +116,8 @@ class WeightsBreakdown:
     ``label`` a short name for answers (``"fp8 block 128x128 + bf16"``), ``dtype`` the
     safetensors name of the unquantized tensors, ``modules`` the linear layers and
     ``other`` the remaining parameters by group (embedding, norms...) as (group, params,
-    bytes). ``kv_cache_dtype``: the cache type the checkpoint's KV scheme asks for, if any.
+    bytes). ``kv_cache_dtype``: the cache type the checkpoint's KV scheme asks for, if
+    any.
     """
 
     method: str
@@ -112,12 +134,14 @@ class WeightsBreakdown:
 
     @property
     def params(self) -> int:
-        """Parameters as transformers counts them (quantization tensors not included)."""
+        """Parameters as transformers counts them (quantization tensors not
+        included)."""
         return sum(m.params for m in self.modules) + sum(p for _, p, _ in self.other)
 
     def group_bytes(self) -> dict[str, int]:
         """Bytes by the estimate's parameter groups (embedding, lm_head, attention, mlp,
-        router, norm): what :func:`vramlib.estimate` splits over tensor-parallel GPUs."""
+        router, norm): what :func:`vramlib.estimate` splits over tensor-parallel
+        GPUs."""
         out: dict[str, int] = {}
         for m in self.modules:
             out[m.group] = out.get(m.group, 0) + m.nbytes
@@ -138,19 +162,24 @@ class WeightsBreakdown:
         return f"{self.label}: {self.total_bytes:,} bytes of weights\n{rows}"
 
 
-# ---- the modules of a model, by full name ---------------------------------------------
+# ---- the modules of a model, by full name
+# ---------------------------------------------
+
 
 def _shared_parent(model_type: str) -> str:
     return "shared_expert" if model_type.startswith("qwen") else "shared_experts"
 
 
-def module_names(spec: Any, *, fused_experts: bool = False
-                 ) -> Iterator[tuple[str, Linear]]:
-    """Every linear module of ``spec`` by transformers' full name, with one copy's shape.
+def module_names(
+    spec: Any, *, fused_experts: bool = False
+) -> Iterator[tuple[str, Linear]]:
+    """Every linear module of ``spec`` by transformers' full name, with one copy's
+    shape.
 
     Experts are named by expert 0 (``model.layers.3.mlp.experts.0.gate_proj``) with
-    ``count`` = the experts in that layer, and stored split (gate, up, down) as published
-    checkpoints store them, unless ``fused_experts`` (gpt-oss keeps ``gate_up_proj`` fused).
+    ``count`` = the experts in that layer, and stored split (gate, up, down) as
+    published checkpoints store them, unless ``fused_experts`` (gpt-oss keeps
+    ``gate_up_proj`` fused).
     The LM head is ``lm_head``. The names are what ignore lists match."""
     shared = _shared_parent(spec.model_type)
     for i, layer in enumerate(spec.layers):
@@ -160,11 +189,24 @@ def module_names(spec: Any, *, fused_experts: bool = False
             yield f"{base}.{mixer}.{lin.name}", lin
         for lin in layer.ffn.linears():
             if lin.kind == "expert":
-                if lin.name == "gate_up_proj" and not fused_experts and lin.out_features % 2 == 0:
+                if (
+                    lin.name == "gate_up_proj"
+                    and not fused_experts
+                    and lin.out_features % 2 == 0
+                ):
                     half = lin.out_features // 2
                     for part in ("gate_proj", "up_proj"):
-                        yield (f"{base}.mlp.experts.0.{part}",
-                               Linear(part, lin.in_features, half, lin.bias, lin.count, "expert"))
+                        yield (
+                            f"{base}.mlp.experts.0.{part}",
+                            Linear(
+                                part,
+                                lin.in_features,
+                                half,
+                                lin.bias,
+                                lin.count,
+                                "expert",
+                            ),
+                        )
                     continue
                 where = f"{base}.mlp.experts" + ("" if fused_experts else ".0")
                 yield f"{where}.{lin.name}", lin
@@ -176,11 +218,14 @@ def module_names(spec: Any, *, fused_experts: bool = False
     yield "lm_head", Linear("lm_head", h, v, kind="lm_head")
 
 
-# ---- matching ignore lists, as each library does -----------------------------------------
+# ---- matching ignore lists, as each library does
+# -----------------------------------------
+
 
 def _transformers_skips(full: str, patterns: list[str]) -> bool:
     """transformers' ``should_convert_module`` (quantizers/quantizers_utils.py, 5.24),
-    negated: a pattern matches from the start up to a module boundary, as a regex with the
+    negated: a pattern matches from the start up to a module boundary, as a regex with
+    the
     same boundary, or as a suffix."""
     boundary = r"(?:(?<=\.)|(?=\.|$))"
     for p in patterns:
@@ -195,7 +240,8 @@ def _transformers_skips(full: str, patterns: list[str]) -> bool:
 
 
 def _ct_matches(full: str, targets: list[str]) -> bool:
-    """compressed-tensors' name matching: ``re:`` prefixes a regex matched from the start,
+    """compressed-tensors' name matching: ``re:`` prefixes a regex matched from the
+    start,
     ``Linear`` matches every linear layer, anything else is a module name (whole)."""
     for t in targets:
         if t.startswith("re:"):
@@ -217,8 +263,10 @@ def _modelopt_excluded(full: str, patterns: list[str]) -> bool:
 
 # ---- reading the config --------------------------------------------------------------
 
+
 class _Cfg:
-    """Typed access to a quantization_config; errors name the key as the file spells it."""
+    """Typed access to a quantization_config; errors name the key as the file spells
+    it."""
 
     def __init__(self, cfg: dict, prefix: str = "quantization_config"):
         self.cfg, self.prefix = cfg, prefix
@@ -229,15 +277,22 @@ class _Cfg:
     def get(self, key: str, default: Any = None) -> Any:
         return self.cfg.get(key, default)
 
-    def int(self, key: str, default: Any = None, *, minimum: int = 1,
-            allowed: tuple[int, ...] = ()) -> Any:
+    def int(
+        self,
+        key: str,
+        default: Any = None,
+        *,
+        minimum: int = 1,
+        allowed: tuple[int, ...] = (),
+    ) -> Any:
         value = self.cfg.get(key, default)
         if value is None:
             return None
         out = _check.integer(self.where(key), value, minimum=minimum)
         if allowed and out not in allowed:
-            raise ValueError(f"{self.where(key)} is {out}; accepted: "
-                             f"{', '.join(map(str, allowed))}")
+            raise ValueError(
+                f"{self.where(key)} is {out}; accepted: {', '.join(map(str, allowed))}"
+            )
         return out
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -255,8 +310,10 @@ class _Cfg:
         if isinstance(value, str):
             return [value]
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise TypeError(f"{self.where(key)} must be a list of module names, got "
-                            f"{_check.shown(value)}")
+            raise TypeError(
+                f"{self.where(key)} must be a list of module names, got "
+                f"{_check.shown(value)}"
+            )
         return value
 
     def choice(self, key: str, accepted: tuple[str, ...], default: Any = None) -> Any:
@@ -273,7 +330,9 @@ class _Cfg:
 Rule = Callable[[str, Linear], "tuple[str, tuple[Stored, ...]] | None"]
 
 
-def _plain(lin: Linear, dtype: str, bias_dtype: str | None = None) -> tuple[Stored, ...]:
+def _plain(
+    lin: Linear, dtype: str, bias_dtype: str | None = None
+) -> tuple[Stored, ...]:
     out = (Stored("weight", dtype, lin.in_features * lin.out_features),)
     if lin.bias:
         out += (Stored("bias", bias_dtype or dtype, lin.out_features),)
@@ -292,19 +351,25 @@ def _quantizable(lin: Linear) -> bool:
 
 def _fp8(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     """DeepSeek-style fine-grained FP8: transformers' ``FP8Linear``
-    (integrations/finegrained_fp8.py, 5.24): an e4m3 weight and ``weight_scale_inv``, fp32
-    (e8m0 with ``scale_fmt: ue8m0``) of ceil(N/b_o) x ceil(K/b_i) blocks, or one fp32 scalar
-    without ``weight_block_size``; a static activation scheme adds an fp32
+    (integrations/finegrained_fp8.py, 5.24): an e4m3 weight and ``weight_scale_inv``,
+    fp32 (e8m0 with ``scale_fmt: ue8m0``) of ceil(N/b_o) x ceil(K/b_i) blocks, or one
+    fp32 scalar without ``weight_block_size``; a static activation scheme adds an fp32
     ``activation_scale``."""
     q.choice("fmt", ("e4m3", "float8_e4m3fn"))
     scheme = q.choice("activation_scheme", ("dynamic", "static"), "dynamic")
     block = q.get("weight_block_size")
     if block is not None:
-        if (not isinstance(block, list) or len(block) != 2
-                or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0
-                           for b in block)):
-            raise ValueError(f"{q.where('weight_block_size')} must be two positive "
-                             f"integers such as [128, 128], got {_check.shown(block)}")
+        if (
+            not isinstance(block, list)
+            or len(block) != 2
+            or not all(
+                isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in block
+            )
+        ):
+            raise ValueError(
+                f"{q.where('weight_block_size')} must be two positive "
+                f"integers such as [128, 128], got {_check.shown(block)}"
+            )
     scale_fmt = q.choice("scale_fmt", ("float", "ue8m0"), "float")
     sdtype = "F8_E8M0" if scale_fmt == "ue8m0" else "F32"
     skip = q.names("modules_to_not_convert")
@@ -315,17 +380,22 @@ def _fp8(q: _Cfg, dtype: str) -> tuple[str, Rule]:
             return None
         n, k = lin.out_features, lin.in_features
         scales = math.ceil(n / block[0]) * math.ceil(k / block[1]) if block else 1
-        out = (Stored("weight", "F8_E4M3", n * k), Stored("weight_scale_inv", sdtype, scales))
+        out = (
+            Stored("weight", "F8_E4M3", n * k),
+            Stored("weight_scale_inv", sdtype, scales),
+        )
         if scheme == "static":
             out += (Stored("activation_scale", "F32", 1),)
         return label, out + _bias(lin, dtype)
+
     return label, rule
 
 
 def _fbgemm_fp8(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     """Meta's FP8 checkpoints: transformers' ``FbgemmFp8Linear``
-    (integrations/fbgemm_fp8.py, 5.24): an e4m3 weight, an fp32 ``weight_scale`` per output
-    channel (N x 1), an fp32 bias; ``input_scale_ub`` is a non-persistent buffer, not
+    (integrations/fbgemm_fp8.py, 5.24): an e4m3 weight, an fp32 ``weight_scale`` per
+    output channel (N x 1), an fp32 bias; ``input_scale_ub`` is a non-persistent buffer,
+    not
     stored."""
     skip = q.names("modules_to_not_convert")
     label = "fp8 per-channel (fbgemm)"
@@ -334,8 +404,11 @@ def _fbgemm_fp8(q: _Cfg, dtype: str) -> tuple[str, Rule]:
         if not _quantizable(lin) or _transformers_skips(full, skip):
             return None
         n, k = lin.out_features, lin.in_features
-        return label, (Stored("weight", "F8_E4M3", n * k), Stored("weight_scale", "F32", n)
-                       ) + _bias(lin, "F32")
+        return label, (
+            Stored("weight", "F8_E4M3", n * k),
+            Stored("weight_scale", "F32", n),
+        ) + _bias(lin, "F32")
+
     return label, rule
 
 
@@ -353,9 +426,14 @@ def _mxfp4(q: _Cfg, dtype: str) -> tuple[str, Rule]:
             return None
         n, k = lin.out_features, lin.in_features
         if k % 32:
-            raise ValueError(f"mxfp4 needs input widths divisible by 32; {full} has {k}")
-        return label, (Stored(f"{lin.name}_blocks", "U8", n * k // 2),
-                       Stored(f"{lin.name}_scales", "U8", n * k // 32)) + _bias(lin, dtype)
+            raise ValueError(
+                f"mxfp4 needs input widths divisible by 32; {full} has {k}"
+            )
+        return label, (
+            Stored(f"{lin.name}_blocks", "U8", n * k // 2),
+            Stored(f"{lin.name}_scales", "U8", n * k // 32),
+        ) + _bias(lin, dtype)
+
     return label, rule
 
 
@@ -368,11 +446,12 @@ def _packed_rows(k: int, bits: int) -> int:
 
 
 def _gptq(q: _Cfg, dtype: str) -> tuple[str, Rule]:
-    """GPTQ (AutoGPTQ / GPTQModel ``QuantLinear``, as transformers' GPTQ integration loads
-    it): ``qweight`` int32 [K·q/32, N], ``qzeros`` int32 [G, N·q/32], ``scales`` fp16
-    [G, N] with G = ceil(K/g) groups (one when ``group_size`` is -1), ``g_idx`` int32 [K]
-    (stored whether or not ``desc_act`` reorders it), an fp16 bias. The LM head is
-    quantized only with ``lm_head: true``; ``modules_in_block_to_quantize`` limits the
+    """GPTQ (AutoGPTQ / GPTQModel ``QuantLinear``, as transformers' GPTQ integration
+    loads it): ``qweight`` int32 [K·q/32, N], ``qzeros`` int32 [G, N·q/32], ``scales``
+    fp16 [G, N] with G = ceil(K/g) groups (one when ``group_size`` is -1), ``g_idx``
+    int32 [K] (stored whether or not ``desc_act`` reorders it), an fp16 bias. The LM
+    head is quantized only with ``lm_head: true``; ``modules_in_block_to_quantize``
+    limits the
     rest."""
     bits = q.int("bits", allowed=(2, 3, 4, 8))
     if bits is None:
@@ -390,39 +469,55 @@ def _gptq(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     if inside is not None:
         if not isinstance(inside, list):
             raise TypeError(f"{q.where('modules_in_block_to_quantize')} must be a list")
-        names = {n for part in inside for n in (part if isinstance(part, list) else [part])}
+        names = {
+            n for part in inside for n in (part if isinstance(part, list) else [part])
+        }
     skip = q.names("modules_to_not_convert")
-    label = f"gptq {bits}-bit" + (f" g{g}" if g else " per-channel") + (
-        " (v2)" if fmt == "gptq_v2" else "")
+    label = (
+        f"gptq {bits}-bit"
+        + (f" g{g}" if g else " per-channel")
+        + (" (v2)" if fmt == "gptq_v2" else "")
+    )
 
     def rule(full: str, lin: Linear):
         if lin.kind == "router" or (lin.kind == "lm_head" and not lm_head):
             return None
         if _transformers_skips(full, skip):
             return None
-        if names is not None and lin.kind != "lm_head" and not any(
-                full.endswith("." + n) for n in names):
+        if (
+            names is not None
+            and lin.kind != "lm_head"
+            and not any(full.endswith("." + n) for n in names)
+        ):
             return None
         n, k = lin.out_features, lin.in_features
         groups = math.ceil(k / g) if g else 1
-        return label, (Stored("qweight", "I32", _packed_rows(k, bits) * n),
-                       Stored("qzeros", "I32", groups * _packed_rows(n, bits)),
-                       Stored("scales", "F16", groups * n), Stored("g_idx", "I32", k)
-                       ) + _bias(lin, "F16")
+        return label, (
+            Stored("qweight", "I32", _packed_rows(k, bits) * n),
+            Stored("qzeros", "I32", groups * _packed_rows(n, bits)),
+            Stored("scales", "F16", groups * n),
+            Stored("g_idx", "I32", k),
+        ) + _bias(lin, "F16")
+
     return label, rule
 
 
 def _awq(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     """AWQ in the GEMM layout (AutoAWQ ``WQLinear_GEMM``, which transformers' AWQ
     integration loads): ``qweight`` int32 [K, N·q/32], ``qzeros`` int32 [K/g, N·q/32],
-    ``scales`` fp16 [K/g, N], an fp16 bias. ``modules_to_not_convert`` is honoured; routers
+    ``scales`` fp16 [K/g, N], an fp16 bias. ``modules_to_not_convert`` is honoured;
+    routers
     and the LM head stay unquantized."""
     bits = q.int("bits", 4, allowed=(4,))
     g = q.int("group_size", 128)
-    version = q.choice("version", ("gemm", "gemv", "gemv_fast", "exllama", "ipex"), "gemm")
+    version = q.choice(
+        "version", ("gemm", "gemv", "gemv_fast", "exllama", "ipex"), "gemm"
+    )
     if version not in ("gemm", "exllama", "ipex"):
-        raise ValueError(f"{q.where('version')} is {q.get('version')!r}: vramlib knows the "
-                         f"GEMM layout (also used by exllama and ipex), not {version}")
+        raise ValueError(
+            f"{q.where('version')} is {q.get('version')!r}: vramlib knows the "
+            f"GEMM layout (also used by exllama and ipex), not {version}"
+        )
     q.flag("zero_point", True)
     skip = q.names("modules_to_not_convert")
     label = f"awq {bits}-bit g{g}"
@@ -432,39 +527,53 @@ def _awq(q: _Cfg, dtype: str) -> tuple[str, Rule]:
             return None
         n, k = lin.out_features, lin.in_features
         groups = math.ceil(k / g)
-        return label, (Stored("qweight", "I32", k * _packed_rows(n, bits)),
-                       Stored("qzeros", "I32", groups * _packed_rows(n, bits)),
-                       Stored("scales", "F16", groups * n)) + _bias(lin, "F16")
+        return label, (
+            Stored("qweight", "I32", k * _packed_rows(n, bits)),
+            Stored("qzeros", "I32", groups * _packed_rows(n, bits)),
+            Stored("scales", "F16", groups * n),
+        ) + _bias(lin, "F16")
+
     return label, rule
 
 
 def _bnb_state_json(n: int, k: int, quant_type: str, dtype: str, nested: bool) -> int:
     """Length of the JSON quant state bitsandbytes packs into a uint8 tensor
-    (``QuantState.as_dict(packed=True)``). Its ``nested_offset`` is a float whose printed
-    length varies; 20 characters (``0.`` and 18 digits) are assumed, so this part is exact
+    (``QuantState.as_dict(packed=True)``). Its ``nested_offset`` is a float whose
+    printed length varies; 20 characters (``0.`` and 18 digits) are assumed, so this
+    part is exact
     to within a few bytes per module."""
-    state = {"quant_type": quant_type, "blocksize": 64,
-             "dtype": {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}.get(dtype,
-                                                                                   "bfloat16"),
-             "shape": [n, k]}
+    state = {
+        "quant_type": quant_type,
+        "blocksize": 64,
+        "dtype": {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}.get(
+            dtype, "bfloat16"
+        ),
+        "shape": [n, k],
+    }
     if nested:
-        state.update(nested_blocksize=256, nested_dtype="float32",
-                     nested_offset=0.012345678901234567)
+        state.update(
+            nested_blocksize=256,
+            nested_dtype="float32",
+            nested_offset=0.012345678901234567,
+        )
     return len(json.dumps(state).encode())
 
 
 def _bnb(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     """bitsandbytes (``Linear4bit`` / ``Linear8bitLt`` as transformers saves them,
-    quantizers/quantizer_bnb_4bit.py and _8bit.py, 5.24). 4-bit: the weight packed two per
-    byte, ``absmax`` per 64 values (fp32; or uint8 with ``nested_absmax`` fp32 per 256
-    blocks and a 256-entry fp32 ``nested_quant_map`` when ``bnb_4bit_use_double_quant``),
-    a 16-entry fp32 ``quant_map`` and the JSON quant state. 8-bit: int8 weight, fp32
-    ``SCB`` per output row, a one-byte ``weight_format``. ``llm_int8_skip_modules`` are
+    quantizers/quantizer_bnb_4bit.py and _8bit.py, 5.24). 4-bit: the weight packed two
+    per byte, ``absmax`` per 64 values (fp32; or uint8 with ``nested_absmax`` fp32 per
+    256 blocks and a 256-entry fp32 ``nested_quant_map`` when
+    ``bnb_4bit_use_double_quant``), a 16-entry fp32 ``quant_map`` and the JSON quant
+    state. 8-bit: int8 weight, fp32 ``SCB`` per output row, a one-byte
+    ``weight_format``. ``llm_int8_skip_modules`` are
     left out (the LM head by default)."""
     four, eight = q.flag("load_in_4bit"), q.flag("load_in_8bit")
     if four == eight:
-        raise ValueError(f"{q.where('load_in_4bit')} and {q.where('load_in_8bit')}: exactly "
-                         f"one must be true for a bitsandbytes checkpoint")
+        raise ValueError(
+            f"{q.where('load_in_4bit')} and {q.where('load_in_8bit')}: exactly "
+            f"one must be true for a bitsandbytes checkpoint"
+        )
     skip = q.names("llm_int8_skip_modules")
     if four:
         kind = q.choice("bnb_4bit_quant_type", ("nf4", "fp4"), "nf4")
@@ -478,27 +587,45 @@ def _bnb(q: _Cfg, dtype: str) -> tuple[str, Rule]:
             return None
         n, k = lin.out_features, lin.in_features
         if eight:
-            return label, (Stored("weight", "I8", n * k), Stored("SCB", "F32", n),
-                           Stored("weight_format", "U8", 1)) + _bias(lin, dtype)
+            return label, (
+                Stored("weight", "I8", n * k),
+                Stored("SCB", "F32", n),
+                Stored("weight_format", "U8", 1),
+            ) + _bias(lin, dtype)
         blocks = math.ceil(n * k / 64)
         out = (Stored("weight", "U8", math.ceil(n * k / 2)),)
         if nested:
-            out += (Stored("weight.absmax", "U8", blocks),
-                    Stored("weight.nested_absmax", "F32", math.ceil(blocks / 256)),
-                    Stored("weight.nested_quant_map", "F32", 256))
+            out += (
+                Stored("weight.absmax", "U8", blocks),
+                Stored("weight.nested_absmax", "F32", math.ceil(blocks / 256)),
+                Stored("weight.nested_quant_map", "F32", 256),
+            )
         else:
             out += (Stored("weight.absmax", "F32", blocks),)
-        out += (Stored("weight.quant_map", "F32", 16),
-                Stored(f"weight.quant_state.bitsandbytes__{kind}", "U8",
-                       _bnb_state_json(n, k, kind, dtype, nested)))
+        out += (
+            Stored("weight.quant_map", "F32", 16),
+            Stored(
+                f"weight.quant_state.bitsandbytes__{kind}",
+                "U8",
+                _bnb_state_json(n, k, kind, dtype, nested),
+            ),
+        )
         return label, out + _bias(lin, dtype)
+
     return label, rule
 
 
 # compressed-tensors ------------------------------------------------------------------
 
-_CT_FORMATS = ("float-quantized", "int-quantized", "pack-quantized", "naive-quantized",
-               "nvfp4-pack-quantized", "mxfp4-pack-quantized", "dense")
+_CT_FORMATS = (
+    "float-quantized",
+    "int-quantized",
+    "pack-quantized",
+    "naive-quantized",
+    "nvfp4-pack-quantized",
+    "mxfp4-pack-quantized",
+    "dense",
+)
 
 
 def _ct_args(args: Any, where: str) -> dict | None:
@@ -510,8 +637,11 @@ def _ct_args(args: Any, where: str) -> dict | None:
 
 
 def _ct_scale_count(n: int, k: int, a: _Cfg) -> int:
-    strategy = a.choice("strategy", ("tensor", "channel", "group", "block", "tensor_group",
-                                     "token", "attn_head"), "tensor")
+    strategy = a.choice(
+        "strategy",
+        ("tensor", "channel", "group", "block", "tensor_group", "token", "attn_head"),
+        "tensor",
+    )
     if strategy in ("tensor", "token"):
         return 1
     if strategy == "channel":
@@ -519,39 +649,50 @@ def _ct_scale_count(n: int, k: int, a: _Cfg) -> int:
     if strategy in ("group", "tensor_group"):
         g = a.int("group_size")
         if g is None:
-            raise ValueError(f"{a.where('group_size')} is required for the {strategy} strategy")
+            raise ValueError(
+                f"{a.where('group_size')} is required for the {strategy} strategy"
+            )
         return n * math.ceil(k / g)
     if strategy == "block":
         b = a.get("block_structure")
-        if not isinstance(b, list) or len(b) != 2 or not all(isinstance(x, int) for x in b):
-            raise ValueError(f"{a.where('block_structure')} must be two integers such as "
-                             f"[128, 128], got {_check.shown(b)}")
+        if (
+            not isinstance(b, list)
+            or len(b) != 2
+            or not all(isinstance(x, int) for x in b)
+        ):
+            raise ValueError(
+                f"{a.where('block_structure')} must be two integers such as "
+                f"[128, 128], got {_check.shown(b)}"
+            )
         return math.ceil(n / b[0]) * math.ceil(k / b[1])
     raise ValueError(f"{a.where('strategy')} {strategy!r} does not apply to weights")
 
 
 def _compressed_tensors(q: _Cfg, dtype: str) -> tuple[str, Rule]:
-    """compressed-tensors (llm-compressor's checkpoints; vLLM and transformers load them).
-    Each of ``config_groups`` targets modules (``Linear``, names, ``re:`` regexes) less
-    ``ignore``; its ``weights`` args give bits, type, strategy and symmetry, and the
-    group's (or the config's) ``format`` the packing. Layout, from compressed-tensors'
-    ``quantization/lifecycle/initialize.py`` and its compressors (``pack_quantized.py``,
-    ``fp4_quantized.py``, ``naive_quantized.py``):
+    """compressed-tensors (llm-compressor's checkpoints; vLLM and transformers load
+    them). Each of ``config_groups`` targets modules (``Linear``, names, ``re:``
+    regexes) less ``ignore``; its ``weights`` args give bits, type, strategy and
+    symmetry, and the group's (or the config's) ``format`` the packing. Layout, from
+    compressed-tensors' ``quantization/lifecycle/initialize.py`` and its compressors
+    (``pack_quantized.py``, ``fp4_quantized.py``, ``naive_quantized.py``):
 
-    * weight: 8-bit types one byte each (``weight``); ``pack-quantized``: ``weight_packed``
-      int32 [N, ceil(K·q/32)] plus ``weight_shape`` int64 [2]; ``nvfp4``/``mxfp4``-pack:
-      ``weight_packed`` uint8 [N, K/2];
-    * ``weight_scale``: 1 (tensor), N (channel), N·K/g (group, tensor_group), blocks (block),
-      in the model dtype, fp8 e4m3 for nvfp4, uint8 for mxfp4;
-    * ``weight_zero_point`` only when asymmetric (packed int32 along N for pack-quantized);
+    * weight: 8-bit types one byte each (``weight``); ``pack-quantized``:
+      ``weight_packed`` int32 [N, ceil(K·q/32)] plus ``weight_shape`` int64 [2];
+      ``nvfp4``/``mxfp4``-pack: ``weight_packed`` uint8 [N, K/2];
+    * ``weight_scale``: 1 (tensor), N (channel), N·K/g (group, tensor_group), blocks
+      (block), in the model dtype, fp8 e4m3 for nvfp4, uint8 for mxfp4;
+    * ``weight_zero_point`` only when asymmetric (packed int32 along N for
+      pack-quantized);
     * ``weight_g_idx`` int32 [K] for ``actorder: group``;
-    * ``weight_global_scale`` fp32 [1] for tensor_group (nvfp4); static input activations
-      an ``input_scale`` (and ``input_global_scale`` for tensor_group).
+    * ``weight_global_scale`` fp32 [1] for tensor_group (nvfp4); static input
+      activations an ``input_scale`` (and ``input_global_scale`` for tensor_group).
     """
     groups = q.get("config_groups")
     if not isinstance(groups, dict) or not groups:
-        raise ValueError(f"{q.where('config_groups')} is required for compressed-tensors "
-                         f"and must be a non-empty object, got {_check.shown(groups)}")
+        raise ValueError(
+            f"{q.where('config_groups')} is required for compressed-tensors "
+            f"and must be a non-empty object, got {_check.shown(groups)}"
+        )
     top_format = q.choice("format", _CT_FORMATS, None)
     ignore = q.names("ignore")
     compiled = []
@@ -568,17 +709,30 @@ def _compressed_tensors(q: _Cfg, dtype: str) -> tuple[str, Rule]:
         a = _ct_args(group.get("input_activations"), f"{where}.input_activations")
         if w is None:
             continue  # activations only: nothing stored per weight
-        compiled.append((targets, fmt, _Cfg(w, f"{where}.weights"),
-                         None if a is None else _Cfg(a, f"{where}.input_activations")))
+        compiled.append(
+            (
+                targets,
+                fmt,
+                _Cfg(w, f"{where}.weights"),
+                None if a is None else _Cfg(a, f"{where}.input_activations"),
+            )
+        )
     labels = []
     for _, fmt, w, _ in compiled:
         bits = w.int("num_bits", allowed=(2, 3, 4, 8, 16))
         wtype = w.choice("type", ("int", "float"), "int")
         strat = w.get("strategy", "tensor")
-        tag = ("nvfp4" if fmt == "nvfp4-pack-quantized" else
-               "mxfp4" if fmt == "mxfp4-pack-quantized" else f"{wtype}{bits}")
-        labels.append(f"{tag} {strat}" + (f" g{w.get('group_size')}"
-                                          if strat in ("group", "tensor_group") else ""))
+        tag = (
+            "nvfp4"
+            if fmt == "nvfp4-pack-quantized"
+            else "mxfp4"
+            if fmt == "mxfp4-pack-quantized"
+            else f"{wtype}{bits}"
+        )
+        labels.append(
+            f"{tag} {strat}"
+            + (f" g{w.get('group_size')}" if strat in ("group", "tensor_group") else "")
+        )
     label = "compressed-tensors " + " / ".join(dict.fromkeys(labels))
 
     def rule(full: str, lin: Linear):
@@ -589,36 +743,53 @@ def _compressed_tensors(q: _Cfg, dtype: str) -> tuple[str, Rule]:
                 continue
             return tag, _ct_layout(lin, fmt, w, a, dtype)
         return None
+
     return label, rule
 
 
-def _ct_layout(lin: Linear, fmt: str | None, w: _Cfg, a: _Cfg | None,
-               dtype: str) -> tuple[Stored, ...]:
+def _ct_layout(
+    lin: Linear, fmt: str | None, w: _Cfg, a: _Cfg | None, dtype: str
+) -> tuple[Stored, ...]:
     n, k = lin.out_features, lin.in_features
     bits = w.int("num_bits", allowed=(2, 3, 4, 8, 16))
     wtype = w.choice("type", ("int", "float"), "int")
     symmetric = w.flag("symmetric", True)
     if w.get("dynamic") not in (None, False):
-        raise ValueError(f"{w.where('dynamic')} is {w.get('dynamic')!r}: weights are "
-                         f"quantized ahead of time, so it must be false")
+        raise ValueError(
+            f"{w.where('dynamic')} is {w.get('dynamic')!r}: weights are "
+            f"quantized ahead of time, so it must be false"
+        )
     strategy = w.get("strategy", "tensor")
     if fmt is None:
-        fmt = ("float-quantized" if wtype == "float" and bits == 8 else
-               "pack-quantized" if wtype == "int" and bits < 8 else
-               "int-quantized" if wtype == "int" else None)
+        fmt = (
+            "float-quantized"
+            if wtype == "float" and bits == 8
+            else "pack-quantized"
+            if wtype == "int" and bits < 8
+            else "int-quantized"
+            if wtype == "int"
+            else None
+        )
         if fmt is None:
-            raise ValueError(f"{w.where('num_bits')}: {wtype}{bits} weights need a "
-                             f"'format' (such as nvfp4-pack-quantized)")
+            raise ValueError(
+                f"{w.where('num_bits')}: {wtype}{bits} weights need a "
+                f"'format' (such as nvfp4-pack-quantized)"
+            )
     if fmt == "dense":
         return _plain(lin, dtype)
     scales = _ct_scale_count(n, k, w)
     sdtype = dtype
     if w.get("scale_dtype") is not None:
         from .dtypes import TORCH_TO_SAFETENSORS
+
         name = str(w.get("scale_dtype")).removeprefix("torch.")
         if name not in TORCH_TO_SAFETENSORS:
-            raise _check.unknown(w.where("scale_dtype"), w.get("scale_dtype"),
-                                 TORCH_TO_SAFETENSORS, what="dtype")
+            raise _check.unknown(
+                w.where("scale_dtype"),
+                w.get("scale_dtype"),
+                TORCH_TO_SAFETENSORS,
+                what="dtype",
+            )
         sdtype = TORCH_TO_SAFETENSORS[name]
     if fmt in ("nvfp4-pack-quantized", "mxfp4-pack-quantized"):
         if k % 2:
@@ -626,8 +797,10 @@ def _ct_layout(lin: Linear, fmt: str | None, w: _Cfg, a: _Cfg | None,
         out = [Stored("weight_packed", "U8", n * k // 2)]
         sdtype = "F8_E4M3" if fmt.startswith("nv") else "U8"
     elif fmt == "pack-quantized":
-        out = [Stored("weight_packed", "I32", n * _packed_rows(k, bits)),
-               Stored("weight_shape", "I64", 2)]
+        out = [
+            Stored("weight_packed", "I32", n * _packed_rows(k, bits)),
+            Stored("weight_shape", "I64", 2),
+        ]
     elif fmt in ("float-quantized", "int-quantized", "naive-quantized"):
         if bits > 8:
             raise ValueError(f"{w.where('num_bits')} {bits} is not a quantized width")
@@ -639,8 +812,11 @@ def _ct_layout(lin: Linear, fmt: str | None, w: _Cfg, a: _Cfg | None,
         out.append(Stored("weight_global_scale", "F32", 1))
     if not symmetric:
         if fmt == "pack-quantized" and strategy in ("group", "channel"):
-            out.append(Stored("weight_zero_point", "I32",
-                              _packed_rows(n, bits) * (scales // n)))
+            out.append(
+                Stored(
+                    "weight_zero_point", "I32", _packed_rows(n, bits) * (scales // n)
+                )
+            )
         else:
             out.append(Stored("weight_zero_point", "I8", scales))
     if w.get("actorder") == "group":
@@ -657,20 +833,24 @@ def _ct_layout(lin: Linear, fmt: str | None, w: _Cfg, a: _Cfg | None,
     return tuple(out) + _bias(lin, dtype)
 
 
-# ModelOpt ------------------------------------------------------------------------------
+# ModelOpt
+# ------------------------------------------------------------------------------
+
 
 def _modelopt(q: _Cfg, dtype: str) -> tuple[str, Rule]:
-    """NVIDIA ModelOpt checkpoints (``hf_quant_config.json``, or ``quant_method: modelopt``
-    in config.json), as vLLM's ``modelopt.py`` loads them. FP8: e4m3 ``weight``, fp32
-    scalar ``weight_scale`` and ``input_scale``. NVFP4: ``weight`` uint8 [N, K/2], fp8 e4m3
-    ``weight_scale`` per ``group_size`` (16) inputs, fp32 scalars ``weight_scale_2`` and
+    """NVIDIA ModelOpt checkpoints (``hf_quant_config.json``, or ``quant_method:
+    modelopt`` in config.json), as vLLM's ``modelopt.py`` loads them. FP8: e4m3
+    ``weight``, fp32 scalar ``weight_scale`` and ``input_scale``. NVFP4: ``weight``
+    uint8 [N, K/2], fp8 e4m3 ``weight_scale`` per ``group_size`` (16) inputs, fp32
+    scalars ``weight_scale_2`` and
     ``input_scale``. ``exclude_modules`` (wildcards) stay in the model dtype."""
     inner = q.get("quantization")
     cfg = _Cfg(inner, q.where("quantization")) if isinstance(inner, dict) else q
     algo = cfg.get("quant_algo")
     if not isinstance(algo, str) or algo.upper() not in ("FP8", "NVFP4"):
-        raise _check.unknown(cfg.where("quant_algo"), algo, ("FP8", "NVFP4"),
-                             what="ModelOpt algorithm")
+        raise _check.unknown(
+            cfg.where("quant_algo"), algo, ("FP8", "NVFP4"), what="ModelOpt algorithm"
+        )
     algo = algo.upper()
     exclude = cfg.names("exclude_modules") or cfg.names("ignore")
     g = cfg.int("group_size", 16) if algo == "NVFP4" else None
@@ -681,19 +861,31 @@ def _modelopt(q: _Cfg, dtype: str) -> tuple[str, Rule]:
             return None
         n, k = lin.out_features, lin.in_features
         if algo == "FP8":
-            out = (Stored("weight", "F8_E4M3", n * k), Stored("weight_scale", "F32", 1),
-                   Stored("input_scale", "F32", 1))
+            out = (
+                Stored("weight", "F8_E4M3", n * k),
+                Stored("weight_scale", "F32", 1),
+                Stored("input_scale", "F32", 1),
+            )
         else:
-            out = (Stored("weight", "U8", n * k // 2),
-                   Stored("weight_scale", "F8_E4M3", n * math.ceil(k / g)),
-                   Stored("weight_scale_2", "F32", 1), Stored("input_scale", "F32", 1))
+            out = (
+                Stored("weight", "U8", n * k // 2),
+                Stored("weight_scale", "F8_E4M3", n * math.ceil(k / g)),
+                Stored("weight_scale_2", "F32", 1),
+                Stored("input_scale", "F32", 1),
+            )
         return label, out + _bias(lin, dtype)
+
     return label, rule
 
 
 _METHODS: dict[str, Callable[[_Cfg, str], tuple[str, Rule]]] = {
-    "fp8": _fp8, "fbgemm_fp8": _fbgemm_fp8, "compressed-tensors": _compressed_tensors,
-    "modelopt": _modelopt, "mxfp4": _mxfp4, "gptq": _gptq, "awq": _awq,
+    "fp8": _fp8,
+    "fbgemm_fp8": _fbgemm_fp8,
+    "compressed-tensors": _compressed_tensors,
+    "modelopt": _modelopt,
+    "mxfp4": _mxfp4,
+    "gptq": _gptq,
+    "awq": _awq,
     "bitsandbytes": _bnb,
 }
 
@@ -705,13 +897,22 @@ def _method(qcfg: dict) -> str:
     if method is None and isinstance(qcfg.get("quantization"), dict):
         method = "modelopt"  # hf_quant_config.json
     if not isinstance(method, str):
-        raise ValueError("quantization_config.quant_method is required and is missing; "
-                         f"methods vramlib reads: {', '.join(METHODS)}")
-    key = method.lower().replace("_", "-") if method.lower().startswith("compressed") else (
-        method.lower())
+        raise ValueError(
+            "quantization_config.quant_method is required and is missing; "
+            f"methods vramlib reads: {', '.join(METHODS)}"
+        )
+    key = (
+        method.lower().replace("_", "-")
+        if method.lower().startswith("compressed")
+        else (method.lower())
+    )
     if key not in _METHODS:
-        raise _check.unknown("quantization_config.quant_method", method, METHODS,
-                             what="quantization method")
+        raise _check.unknown(
+            "quantization_config.quant_method",
+            method,
+            METHODS,
+            what="quantization method",
+        )
     return key
 
 
@@ -726,15 +927,22 @@ def kv_cache_dtype(qcfg: dict) -> str | None:
         if q.choice("type", ("int", "float"), "float") == "float" and bits == 8:
             return "fp8"
         return "int8"
-    inner = qcfg.get("quantization") if isinstance(qcfg.get("quantization"), dict) else qcfg
+    inner = (
+        qcfg.get("quantization") if isinstance(qcfg.get("quantization"), dict) else qcfg
+    )
     algo = inner.get("kv_cache_quant_algo")
     if isinstance(algo, str) and algo.upper() == "FP8":
         return "fp8"
     return None
 
 
-def published_weights(spec: Any, quantization_config: "dict | None", *,
-                      dtype: str = "BF16", source: str = "") -> WeightsBreakdown:
+def published_weights(
+    spec: Any,
+    quantization_config: "dict | None",
+    *,
+    dtype: str = "BF16",
+    source: str = "",
+) -> WeightsBreakdown:
     """Bytes of every tensor ``spec``'s checkpoint stores under ``quantization_config``.
 
     ``dtype`` is the safetensors name of the unquantized tensors (the config's
@@ -744,8 +952,8 @@ def published_weights(spec: Any, quantization_config: "dict | None", *,
 
     >>> from vramlib import get_model
     >>> spec = get_model("meta-llama/Llama-3.1-8B")
-    >>> w = published_weights(spec, {"quant_method": "awq", "bits": 4, "group_size": 128,
-    ...                             "version": "gemm", "zero_point": True})
+    >>> awq = {"quant_method": "awq", "bits": 4, "group_size": 128, "version": "gemm"}
+    >>> w = published_weights(spec, awq)
     >>> w.label, round(w.total_bytes / 1e9, 2)
     ('awq 4-bit g128 + bf16', 5.73)
     """
@@ -756,8 +964,10 @@ def published_weights(spec: Any, quantization_config: "dict | None", *,
         kv = None
     else:
         if not isinstance(quantization_config, dict):
-            raise TypeError(f"quantization_config must be an object, got "
-                            f"{_check.shown(quantization_config)}")
+            raise TypeError(
+                f"quantization_config must be an object, got "
+                f"{_check.shown(quantization_config)}"
+            )
         method = _method(quantization_config)
         label, rule = _METHODS[method](_Cfg(quantization_config), dtype)
         kv = kv_cache_dtype(quantization_config)
@@ -786,24 +996,36 @@ def published_weights(spec: Any, quantization_config: "dict | None", *,
         acc[2] += per * lin.count
         tensors_of[key] = stored
         linear_params += lin.params
-    modules = tuple(ModuleBytes(name, kind, k, n, scheme, c, p, b, tensors_of[key])
-                    for key, (c, p, b) in rows.items()
-                    for name, kind, k, n, scheme in [key])
+    modules = tuple(
+        ModuleBytes(name, kind, k, n, scheme, c, p, b, tensors_of[key])
+        for key, (c, p, b) in rows.items()
+        for name, kind, k, n, scheme in [key]
+    )
     groups = spec.param_groups()
     embed = groups["embedding"]
     rest = spec.param_count() - linear_params - embed
     if rest < 0:
-        raise ValueError(f"{spec.name or spec.model_type}: its linear layers hold more "
-                         f"parameters than the model; vramlib cannot split it by module")
-    other = (("embedding", embed, nbytes(dtype, embed)), ("norm", rest, nbytes(dtype, rest)))
-    if kv is not None and quantization_config is not None and method in (
-            "compressed-tensors", "modelopt"):
+        raise ValueError(
+            f"{spec.name or spec.model_type}: its linear layers hold more "
+            f"parameters than the model; vramlib cannot split it by module"
+        )
+    other = (
+        ("embedding", embed, nbytes(dtype, embed)),
+        ("norm", rest, nbytes(dtype, rest)),
+    )
+    if (
+        kv is not None
+        and quantization_config is not None
+        and method in ("compressed-tensors", "modelopt")
+    ):
         # a k_scale and a v_scale per attention layer
         sdtype = dtype if method == "compressed-tensors" else "F32"
         other += (("norm", 0, 2 * attn_layers * nbytes(sdtype, 1)),)
     if method != "none" and not any(m.scheme != plain_name for m in modules):
-        raise ValueError(f"quantization_config ({method}) converts no linear layer of "
-                         f"{spec.name or spec.model_type}: its ignore or skip lists leave "
-                         f"out every module")
+        raise ValueError(
+            f"quantization_config ({method}) converts no linear layer of "
+            f"{spec.name or spec.model_type}: its ignore or skip lists leave "
+            f"out every module"
+        )
     full_label = label if method == "none" else f"{label} + {plain_name}"
     return WeightsBreakdown(method, full_label, dtype, modules, other, kv, source)

@@ -1,12 +1,13 @@
-"""A model argument as a user gives it: a folder, a config.json, a .safetensors or .gguf file,
-or a Hub id; and what its checkpoint stores.
+"""A model argument as a user gives it: a folder, a config.json, a .safetensors or .gguf
+file, or a Hub id; and what its checkpoint stores.
 
 :func:`load` turns any of them into a :class:`~vramlib.models.ModelSpec` whose
 ``checkpoint`` (a :class:`Checkpoint`) keeps the ``quantization_config`` and dtype as
-published, and, when the tensors could be read (safetensors headers, a GGUF header), their
-exact bytes. :func:`published_for` is what an estimate calls for its default precision, "as
-published".
+published, and, when the tensors could be read (safetensors headers, a GGUF header),
+their exact bytes. :func:`published_for` is what an estimate calls for its default
+precision, "as published".
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,12 +26,14 @@ from .quant import ModuleBytes, WeightsBreakdown, published_weights
 class Checkpoint:
     """What a published checkpoint says beyond the architecture.
 
-    ``quantization_json``: its ``quantization_config`` as JSON text (``None`` when plain);
-    ``dtype``: the safetensors name of its unquantized tensors; ``where``: the file, folder,
-    catalogue entry or Hub URL it was read from; ``stored_bytes``: every tensor's bytes as
-    the file headers state them (``None`` when no header was read); ``index_total_size``:
-    the safetensors index's ``metadata.total_size``; ``by_dtype``: stored bytes by dtype
-    (or by ggml type for GGUF); ``gguf``: the GGUF breakdown when read from a GGUF file."""
+    ``quantization_json``: its ``quantization_config`` as JSON text (``None`` when
+    plain); ``dtype``: the safetensors name of its unquantized tensors; ``where``: the
+    file, folder, catalogue entry or Hub URL it was read from; ``stored_bytes``: every
+    tensor's bytes as the file headers state them (``None`` when no header was read);
+    ``index_total_size``: the safetensors index's ``metadata.total_size``; ``by_dtype``:
+    stored bytes by dtype
+    (or by ggml type for GGUF); ``gguf``: the GGUF breakdown when read from a GGUF
+    file."""
 
     dtype: str = "BF16"
     quantization_json: str | None = None
@@ -42,7 +45,11 @@ class Checkpoint:
 
     @property
     def quantization_config(self) -> dict | None:
-        return None if self.quantization_json is None else json.loads(self.quantization_json)
+        return (
+            None
+            if self.quantization_json is None
+            else json.loads(self.quantization_json)
+        )
 
     @classmethod
     def from_config(cls, cfg: dict, where: str = "") -> "Checkpoint":
@@ -50,10 +57,15 @@ class Checkpoint:
         if q is None and isinstance(cfg.get("text_config"), dict):
             q = cfg["text_config"].get("quantization_config")
         if q is not None and not isinstance(q, dict):
-            raise ValueError(f"config key 'quantization_config' must be an object, got "
-                             f"{type(q).__name__}")
-        return cls(model_dtype(cfg), None if q is None else json.dumps(q, sort_keys=True),
-                   where)
+            raise ValueError(
+                f"config key 'quantization_config' must be an object, got "
+                f"{type(q).__name__}"
+            )
+        return cls(
+            model_dtype(cfg),
+            None if q is None else json.dumps(q, sort_keys=True),
+            where,
+        )
 
 
 def with_checkpoint(spec: Any, ck: Checkpoint) -> Any:
@@ -72,10 +84,14 @@ def published_for(spec: Any) -> WeightsBreakdown | None:
         return ck.gguf
     if ck.quantization_json is None:
         return None
-    return published_weights(spec, ck.quantization_config, dtype=ck.dtype, source=ck.where)
+    return published_weights(
+        spec, ck.quantization_config, dtype=ck.dtype, source=ck.where
+    )
 
 
-# ---- reading what the user points at ----------------------------------------------------
+# ---- reading what the user points at
+# ----------------------------------------------------
+
 
 def looks_like_path(text: str) -> bool:
     return text.endswith((".gguf", ".safetensors", ".json")) or os.path.exists(text)
@@ -86,6 +102,7 @@ def load(arg: str, *, revision: str | None = None) -> Any:
     (``org/name`` or ``org/name@revision``)."""
     from ..models import ModelSpec
     from . import hub
+
     path = Path(arg).expanduser()
     if path.exists():
         if path.is_dir():
@@ -96,13 +113,17 @@ def load(arg: str, *, revision: str | None = None) -> Any:
             return _safetensors_file(path)
         if path.name.endswith(".json"):
             return _folder(path.parent, config=path)
-        raise ValueError(f"model {arg!r} is a file vramlib does not read: give a folder with "
-                         f"config.json, a config.json, a .safetensors or a .gguf file")
+        raise ValueError(
+            f"model {arg!r} is a file vramlib does not read: give a folder with "
+            f"config.json, a config.json, a .safetensors or a .gguf file"
+        )
     if arg.endswith((".gguf", ".safetensors", ".json")):
         raise FileNotFoundError(f"model file {arg!r} does not exist")
     if not hub.is_repo_id(arg):
-        raise ValueError(f"model {arg!r} is neither a file, a folder, a catalogue name nor a "
-                         f"Hub repository id (org/name)")
+        raise ValueError(
+            f"model {arg!r} is neither a file, a folder, a catalogue name nor a "
+            f"Hub repository id (org/name)"
+        )
     repo, _, rev = arg.partition("@")
     got = hub.fetch(repo, revision or rev or "main")
     spec = ModelSpec.from_hf_config(got.config, name=repo)
@@ -114,12 +135,16 @@ def load(arg: str, *, revision: str | None = None) -> Any:
 
 
 def _with_tensors(ck: Checkpoint, header: st.Header) -> Checkpoint:
-    return dataclasses.replace(ck, stored_bytes=header.total_bytes,
-                               by_dtype=tuple(sorted(header.by_dtype().items())))
+    return dataclasses.replace(
+        ck,
+        stored_bytes=header.total_bytes,
+        by_dtype=tuple(sorted(header.by_dtype().items())),
+    )
 
 
 def _folder(folder: Path, config: Path | None = None) -> Any:
     from ..models import ModelSpec
+
     config = config or folder / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"folder {str(folder)!r} holds no config.json")
@@ -144,24 +169,34 @@ def _safetensors_file(path: Path) -> Any:
     header = st.read_header(path)
     config = path.parent / "config.json"
     if not config.is_file():
-        raise FileNotFoundError(f"{path}: a safetensors file does not name its architecture; "
-                                f"vramlib reads it from config.json beside it, and "
-                                f"{str(config)!r} does not exist")
+        raise FileNotFoundError(
+            f"{path}: a safetensors file does not name its architecture; "
+            f"vramlib reads it from config.json beside it, and "
+            f"{str(config)!r} does not exist"
+        )
     spec = _folder(path.parent)
     return with_checkpoint(spec, _with_tensors(spec.checkpoint, header))
 
 
-_GGUF_GROUPS = (("token_embd.", "embedding"), ("output.", "lm_head"),
-                ("ffn_gate_inp", "router"), ("norm", "norm"), ("attn_", "attention"),
-                ("ffn_", "mlp"))
+_GGUF_GROUPS = (
+    ("token_embd.", "embedding"),
+    ("output.", "lm_head"),
+    ("ffn_gate_inp", "router"),
+    ("norm", "norm"),
+    ("attn_", "attention"),
+    ("ffn_", "mlp"),
+)
 
 
 def _gguf(path: Path) -> Any:
     from ..models import ModelSpec
     from . import gguf
+
     h = gguf.read_header(path)
     cfg = gguf.hf_config(h)
-    spec = ModelSpec.from_hf_config(cfg, name=h.metadata.get("general.name") or path.name)
+    spec = ModelSpec.from_hf_config(
+        cfg, name=h.metadata.get("general.name") or path.name
+    )
     groups: dict[str, list[int]] = {}
     for t in h.tensors:
         group = "norm"
@@ -173,23 +208,41 @@ def _gguf(path: Path) -> Any:
         acc = groups.setdefault(group, [0, 0])
         acc[0] += t.elements
         acc[1] += t.nbytes
-    ftype = "/".join(f"{k}" for k in sorted(h.by_type(), key=lambda k: -h.by_type()[k])[:3])
+    ftype = "/".join(
+        f"{k}" for k in sorted(h.by_type(), key=lambda k: -h.by_type()[k])[:3]
+    )
     breakdown = WeightsBreakdown(
-        "gguf", f"GGUF ({ftype})", "F32", (),
-        tuple((g, n, b) for g, (n, b) in groups.items()), None, str(path))
-    ck = Checkpoint("F32", None, str(path), h.total_bytes, None,
-                    tuple(sorted(h.by_type().items())), breakdown)
+        "gguf",
+        f"GGUF ({ftype})",
+        "F32",
+        (),
+        tuple((g, n, b) for g, (n, b) in groups.items()),
+        None,
+        str(path),
+    )
+    ck = Checkpoint(
+        "F32",
+        None,
+        str(path),
+        h.total_bytes,
+        None,
+        tuple(sorted(h.by_type().items())),
+        breakdown,
+    )
     return with_checkpoint(dataclasses.replace(spec, source=str(path)), ck)
 
 
 def describe(spec: Any) -> str:
-    """One line for an answer: which precision the weights are counted at, and from where."""
+    """One line for an answer: which precision the weights are counted at, and from
+    where."""
     ck = getattr(spec, "checkpoint", None)
     if ck is None:
         return ""
     w = published_for(spec)
-    lines = [f"as published: {w.label if w else VRAMLIB_NAME.get(ck.dtype, ck.dtype)}"
-             f" ({ck.where})"]
+    lines = [
+        f"as published: {w.label if w else VRAMLIB_NAME.get(ck.dtype, ck.dtype)}"
+        f" ({ck.where})"
+    ]
     if ck.stored_bytes is not None:
         lines.append(f"tensors in the files: {ck.stored_bytes:,} bytes")
     if ck.index_total_size is not None:
@@ -197,5 +250,12 @@ def describe(spec: Any) -> str:
     return "; ".join(lines)
 
 
-__all__ = ["Checkpoint", "ModuleBytes", "describe", "load", "looks_like_path",
-           "published_for", "with_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "ModuleBytes",
+    "describe",
+    "load",
+    "looks_like_path",
+    "published_for",
+    "with_checkpoint",
+]
