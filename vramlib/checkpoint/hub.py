@@ -7,7 +7,8 @@ Files are fetched with ``urllib`` from
 HTTP range requests (8 bytes, then the header), never the weights.
 
 Environment, as ``huggingface_hub`` reads it (its documentation, "Environment
-variables": https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables):
+variables":
+https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables):
 ``HF_ENDPOINT``; ``HF_TOKEN`` (sent as a bearer token, dropped when a redirect leaves
 the endpoint's host); ``HF_HUB_OFFLINE`` (1/true: only the cache is read). vramlib's
 own: ``VRAMLIB_CACHE`` (the cache folder; default ``$XDG_CACHE_HOME/vramlib/hub`` or
