@@ -140,15 +140,13 @@ def groups_of(model) -> dict[str, int]:
 
 def linears_of(model, spec: ModelSpec) -> Counter:
     """transformers' nn.Linear modules, routers and fused expert tensors by (leaf name,
-    in, out), the LM head left out when tied, as vramlib lists them."""
+    in, out), as vramlib lists them (the LM head is a module even when tied)."""
     found: Counter = Counter()
     for name, module in model.named_modules():
         leaf = name.rsplit(".", 1)[-1]
         if isinstance(module, torch.nn.Linear):
             if module.weight.numel() == 0:
                 continue  # GLM's shared expert when n_shared_experts is 0
-            if leaf == "lm_head" and spec.tie_word_embeddings:
-                continue
             found[leaf, module.in_features, module.out_features] += 1
         elif leaf == "gate" and isinstance(getattr(module, "weight", None),
                                            torch.nn.Parameter):
