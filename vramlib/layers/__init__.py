@@ -33,10 +33,11 @@ The chapter :ref:`ch-kv-cache` derives the attention cache.
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
+from .labels import mixer_label
 from .latent import CompressedAttention
 from .layer import Layer
 from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 
 __all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "LatentAttention",
            "Layer", "Linear", "Mamba1", "Mamba2", "Mixer", "MoE", "NoFFN", "NoMixer",
-           "ParallelHybrid"]
+           "ParallelHybrid", "mixer_label"]
