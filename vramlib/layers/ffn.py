@@ -59,6 +59,10 @@ class MoE:
     ``n_shared_experts`` are one MLP of :math:`n I_e`), and Qwen2-MoE's sigmoid gate on the shared
     expert (:math:`H`, ``router``). Experts are stored fused, as transformers 5.x does: one
     ``gate_up_proj`` (:math:`E \times 2I_e \times H`) and one ``down_proj`` tensor per layer.
+
+    gpt-oss adds biases: ``expert_bias`` gives each expert :math:`2I_e + H` (its gate/up and
+    down biases, ``bias``), ``router_bias`` the router :math:`E` (``bias``); ``router_name`` is
+    the router's module name (``"gate"``, gpt-oss and Llama 4 ``"router"``).
     """
 
     hidden: int
@@ -67,6 +71,9 @@ class MoE:
     width: int
     shared_width: int = 0
     shared_gate: bool = False
+    expert_bias: bool = False
+    router_bias: bool = False
+    router_name: str = "gate"
 
     kind = "moe"
 
@@ -80,19 +87,24 @@ class MoE:
             raise ValueError(f"experts_per_token ({self.top_k}) exceeds num_experts ({self.experts})")
 
     def expert_params(self) -> int:
-        """Parameters of one routed expert: :math:`3 H I_e`."""
-        return 3 * self.hidden * self.width
+        """Parameters of one routed expert: :math:`3 H I_e` (:math:`+ 2I_e + H` biased)."""
+        return 3 * self.hidden * self.width + self._expert_biases()
+
+    def _expert_biases(self) -> int:
+        return (2 * self.width + self.hidden) * self.expert_bias
 
     def params(self) -> dict[str, int]:
-        h = self.hidden
-        return {"mlp": self.experts * self.expert_params() + 3 * h * self.shared_width,
-                "router": self.experts * h + h * self.shared_gate}
+        h, e = self.hidden, self.experts
+        return {"mlp": e * 3 * h * self.width + 3 * h * self.shared_width,
+                "router": e * h + h * self.shared_gate,
+                "bias": e * self._expert_biases() + e * self.router_bias}
 
     def linears(self) -> tuple[Linear, ...]:
         h, e, w, s = self.hidden, self.experts, self.width, self.shared_width
-        out = [Linear("gate", h, e, kind="router"),
-               Linear("gate_up_proj", h, 2 * w, count=e, kind="expert"),
-               Linear("down_proj", w, h, count=e, kind="expert")]
+        b = self.expert_bias
+        out = [Linear(self.router_name, h, e, self.router_bias, kind="router"),
+               Linear("gate_up_proj", h, 2 * w, b, count=e, kind="expert"),
+               Linear("down_proj", w, h, b, count=e, kind="expert")]
         if s:
             out += [Linear(n, h, s, kind="shared_expert") for n in ("gate_proj", "up_proj")]
             out.append(Linear("down_proj", s, h, kind="shared_expert"))
