@@ -61,8 +61,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                         use_double_wide_mlp=False, num_experts=None, top_k_experts=None,
                         moe_intermediate_size=None, global_head_dim=512,
                         num_global_key_value_heads=None, max_position_embeddings=131072),
-    # sliding_window_pattern is not a field of Cohere2Config: __post_init__ reads it (4 when
-    # absent) only when layer_types is absent.
+    # sliding_window_pattern and head_dim are not fields of Cohere2Config: __post_init__ reads
+    # the pattern (4 when absent) only when layer_types is absent; a head_dim in the file is
+    # set after __post_init__ derives hidden_size / num_attention_heads, so it wins.
     "cohere2": dict(vocab_size=256000, intermediate_size=22528, num_key_value_heads=None,
                     tie_word_embeddings=True, attention_bias=False, sliding_window=4096,
                     layer_types=None, sliding_window_pattern=4, max_position_embeddings=8192),
@@ -362,12 +363,12 @@ def _with_layers(spec: dict) -> dict:
 
 
 def _cohere2(r: _arch._Reader) -> dict:
-    r"""Command R7B / Command A: :math:`d_h` is always hidden_size / num_attention_heads (the
-    class sets it so); layer :math:`i` slides unless :math:`(i + 1)` is a multiple of
+    r"""Command R7B / Command A: :math:`d_h` is hidden_size / num_attention_heads (the class
+    sets it so, but a ``head_dim`` in the file is applied after and wins); layer :math:`i` slides unless :math:`(i + 1)` is a multiple of
     ``sliding_window_pattern`` (4), or as ``layer_types`` says; one LayerNorm (weight only) per
     layer, biases on q, k, v, o with ``attention_bias``."""
     _no_per_layer_config(r)
-    head_dim = _arch._split_head_dim(r, r.int("hidden_size"), r.int("num_attention_heads"))
+    head_dim = _arch._head_dim(r, r.int("hidden_size"), r.int("num_attention_heads"))
     bias = r.flag("attention_bias")
 
     def sliding(i: int) -> bool:
