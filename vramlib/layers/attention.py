@@ -10,11 +10,12 @@ layer can still attend to:
 
 A layer that reuses an earlier layer's keys and values (``shares_kv``) caches nothing itself.
 
-What transformers 5.24's ``DynamicCache`` keeps between steps differs by one token once a window
-or chunk is full: its ``DynamicSlidingWindowLayer`` (used for sliding *and* chunked layers)
-keeps the last :math:`W - 1` (or :math:`C - 1`) tokens and appends the new one during the step,
-so at rest it holds :math:`\min(T, W - 1)`. vramlib counts :math:`\min(T, W)`, the span the
-next token reads, which is what an engine that reserves a window per sequence sets aside.
+vramlib counts :math:`\min(T, W)`, the span the next token reads, which is what an engine
+that reserves a window per sequence sets aside. transformers 5.24's ``DynamicSlidingWindowLayer``
+(used for sliding *and* chunked layers) keeps tensors of the last :math:`W - 1` (or
+:math:`C - 1`) tokens, but they are views into the step's concatenation of the old and new
+tokens: after a decoding step the memory they hold is :math:`\min(T, W)` tokens, vramlib's
+figure, and right after a prefill it is the whole prompt, :math:`T`, until the next step.
 
 :class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
 :math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
