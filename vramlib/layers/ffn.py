@@ -60,9 +60,10 @@ class MoE:
     expert (:math:`H`, ``router``). Experts are stored fused, as transformers 5.x does: one
     ``gate_up_proj`` (:math:`E \times 2I_e \times H`) and one ``down_proj`` tensor per layer.
 
-    gpt-oss adds biases: ``expert_bias`` gives each expert :math:`2I_e + H` (its gate/up and
-    down biases, ``bias``), ``router_bias`` the router :math:`E` (``bias``); ``router_name`` is
-    the router's module name (``"gate"``, gpt-oss and Llama 4 ``"router"``).
+    gpt-oss adds biases: ``expert_bias`` gives each expert :math:`2I_e + H` (its
+    gate/up and down biases, ``bias``), ``router_bias`` the router :math:`E`
+    (``bias``); ``router_name`` is the router's module name (``"gate"``; gpt-oss and
+    Llama 4 ``"router"``).
     """
 
     hidden: int
@@ -87,7 +88,8 @@ class MoE:
             raise ValueError(f"experts_per_token ({self.top_k}) exceeds num_experts ({self.experts})")
 
     def expert_params(self) -> int:
-        """Parameters of one routed expert: :math:`3 H I_e` (:math:`+ 2I_e + H` biased)."""
+        """Parameters of one routed expert: :math:`3 H I_e` (:math:`+ 2I_e + H`
+        with biases)."""
         return 3 * self.hidden * self.width + self._expert_biases()
 
     def _expert_biases(self) -> int:
