@@ -130,7 +130,7 @@ class SizingResult:
             out.append(f"Not even a 1-token context fits at batch {self.batch}.")
         elif trained and self.max_context >= trained:
             out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens, "
-                       f"the model's own limit (max_position_embeddings); memory would hold more.")
+                       f"the model's own limit (max_position_embeddings).")
         else:
             limit = " (the search limit)" if self.max_context >= CONTEXT_LIMIT else ""
             out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens{limit}.")
