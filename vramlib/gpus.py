@@ -240,6 +240,11 @@ def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: s
     gbs = _check.number("bandwidth_gb_s", bandwidth_gb_s)
     memory_bytes = int(Fraction(gib) * GIB)
     bandwidth = round(Fraction(gbs) * GB)
+    for arg, value, count in (("memory_gib", memory_gib, memory_bytes),
+                              ("bandwidth_gb_s", bandwidth_gb_s, bandwidth)):
+        if count > _check.MAX_INTEGER:
+            raise ValueError(f"{arg} must give at most {_check.MAX_INTEGER:,} bytes, got "
+                             f"{_check.shown(value)}")
     if memory_bytes < 1 or bandwidth < 1:
         raise ValueError(f"memory_gib and bandwidth_gb_s must give at least one byte (and one byte/s), "
                          f"got memory_gib={memory_gib!r}, bandwidth_gb_s={bandwidth_gb_s!r}")

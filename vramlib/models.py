@@ -341,7 +341,7 @@ def _read_json(path: Path) -> object:
     try:
         if path.is_dir():
             folder, path = shown, path / "config.json"
-            if not path.is_file():
+            if not path.exists():
                 raise FileNotFoundError(f"folder {folder} holds no config.json")
             shown = _check.shown(str(path))
         elif not path.exists():

@@ -106,7 +106,8 @@ def format_bytes(n_bytes: int | float, unit: str = "GB", digits: int = 1) -> str
         unit = next((u for u in reversed(choices) if n >= UNITS[u]), "B")
     else:
         unit = canonical_unit(unit)
-    if isinstance(n, int) and n > 2**53:   # past a float's exact integers: round exactly
+    if isinstance(n, int) and n * 10**digits >= UNITS[unit] * 10**15:
+        # past what a float holds to the digit shown: round the exact quotient (half to even)
         scaled = Fraction(n * 10**digits, UNITS[unit])
         whole, frac = divmod(round(scaled), 10**digits)
         text = f"{whole:,}" + (f".{frac:0{digits}d}" if digits and unit != "B" else "")
