@@ -1,11 +1,13 @@
 """Command line: ``python -m vramlib MODEL [options]`` prints the memory breakdown and the fit.
 
-Every flag given is used or refused, and the answer states the inputs it used (precision, KV-cache
-dtype, context, batch, overhead model, config keys that took defaults). Bad input exits with status
-2 and one line on stderr (what was wrong, naming the flag as typed, what is accepted, the closest
-names; at most about 200 characters of the bad value); it never prints a traceback. Standard
-library only, so it answers in well under a second.
+Every flag given is used or refused, and the answer states the inputs it used
+(precision, KV-cache dtype, context, batch, overhead model, config keys that took
+defaults). Bad input exits with status 2 and one line on stderr (what was wrong, naming
+the flag as typed, what is accepted, the closest names; at most about 200 characters of
+the bad value); it never prints a traceback. Standard library only, so it answers in
+well under a second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +20,16 @@ from typing import Sequence
 
 from . import _check
 from .estimate import AUTO_KV_DTYPE, estimate
-from .fit import (BATCH_LIMIT, CONTEXT_LIMIT, MAX_GPUS_LIMIT, DoesNotFit, fit, gpus_needed, max_batch,
-                  max_context)
+from .fit import (
+    BATCH_LIMIT,
+    CONTEXT_LIMIT,
+    MAX_GPUS_LIMIT,
+    DoesNotFit,
+    fit,
+    gpus_needed,
+    max_batch,
+    max_context,
+)
 from .formats import format_names, get_format, kv_cache_dtypes
 from .gpus import all_gpus, get_gpu
 from .models import ModelSpec, _read_json, catalogue_entry, get_model, model_names
@@ -42,43 +52,80 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m vramlib", description="How much GPU memory does this LLM need?",
-                epilog="Sizes are printed in GB (10^9 bytes) and GiB (2^30 bytes).")
-    p.add_argument("model", nargs="?", help="catalogue name (e.g. Llama-3.1-8B); see --list-models")
-    p.add_argument("--config", metavar="PATH",
-                   help="a config.json (or its folder) instead of a catalogue name")
-    p.add_argument("--precision", default=None,
-                   help="weight format: bf16, fp8, int4, Q4_K_M, gptq-4bit-128g, … "
-                        "(see --list-formats; default bf16)")
+    p = _Parser(
+        prog="python -m vramlib",
+        description="How much GPU memory does this LLM need?",
+        epilog="Sizes are printed in GB (10^9 bytes) and GiB (2^30 bytes).",
+    )
+    p.add_argument(
+        "model", nargs="?", help="catalogue name (e.g. Llama-3.1-8B); see --list-models"
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="a config.json (or its folder) instead of a catalogue name",
+    )
+    p.add_argument(
+        "--precision",
+        default=None,
+        help="weight format: bf16, fp8, int4, Q4_K_M, gptq-4bit-128g, … "
+        "(see --list-formats; default bf16)",
+    )
     p.add_argument("--context", default=None, help="tokens per sequence (default 4096)")
     p.add_argument("--batch", default=None, help="sequences served at once (default 1)")
-    p.add_argument("--kv-dtype", default=None,
-                   help="KV-cache type: auto (the weights' compute dtype, the default), "
-                        + ", ".join(kv_cache_dtypes()))
-    p.add_argument("--gpu", default=None,
-                   help="GPU to fit onto (e.g. H100, 'RTX 4090'); see --list-gpus")
-    p.add_argument("--gpus", default=None,
-                   help="how many GPUs, with --gpu (default: the fewest that fit)")
-    p.add_argument("--utilization", default=None,
-                   help="fraction of each GPU the engine may use, with --gpu (vLLM's "
-                        "gpu_memory_utilization; default 1.0)")
-    p.add_argument("--overhead", default="vramlib", choices=["vramlib", "flat"],
-                   help="overhead model: vramlib's parts, or the articles' flat x1.2, which "
-                        "counts the weights only (default vramlib)")
+    p.add_argument(
+        "--kv-dtype",
+        default=None,
+        help="KV-cache type: auto (the weights' compute dtype, the default), "
+        + ", ".join(kv_cache_dtypes()),
+    )
+    p.add_argument(
+        "--gpu",
+        default=None,
+        help="GPU to fit onto (e.g. H100, 'RTX 4090'); see --list-gpus",
+    )
+    p.add_argument(
+        "--gpus",
+        default=None,
+        help="how many GPUs, with --gpu (default: the fewest that fit)",
+    )
+    p.add_argument(
+        "--utilization",
+        default=None,
+        help="fraction of each GPU the engine may use, with --gpu (vLLM's "
+        "gpu_memory_utilization; default 1.0)",
+    )
+    p.add_argument(
+        "--overhead",
+        default="vramlib",
+        choices=["vramlib", "flat"],
+        help="overhead model: vramlib's parts, or the articles' flat x1.2, which "
+        "counts the weights only (default vramlib)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    p.add_argument("--list-models", action="store_true", help="list the catalogue models and exit")
-    p.add_argument("--list-gpus", action="store_true", help="list the catalogue GPUs and exit")
-    p.add_argument("--list-formats", action="store_true", help="list the weight formats and exit")
+    p.add_argument(
+        "--list-models", action="store_true", help="list the catalogue models and exit"
+    )
+    p.add_argument(
+        "--list-gpus", action="store_true", help="list the catalogue GPUs and exit"
+    )
+    p.add_argument(
+        "--list-formats", action="store_true", help="list the weight formats and exit"
+    )
     return p
 
 
-# ---- reading flags -------------------------------------------------------------------------
+# ---- reading flags
+# -------------------------------------------------------------------------
 
 _WHOLE = re.compile(r"[0-9]+(?:_[0-9]+)*|[0-9]{1,3}(?:,[0-9]{3})+")
 
 
-def _int(flag: str, text: str, minimum: int = 1, maximum: int = _check.MAX_INTEGER) -> int:
-    """A whole number as typed: ``4096``, ``4_096`` or ``4,096`` (commas only in groups of three)."""
+def _int(
+    flag: str, text: str, minimum: int = 1, maximum: int = _check.MAX_INTEGER
+) -> int:
+    """A whole number as typed: ``4096``, ``4_096`` or ``4,096`` (commas only in groups
+    of three)."""
     bare = text.strip()
     if not _WHOLE.fullmatch(bare.lstrip("+-")) or len(bare) > 40:
         raise UsageError(f"{flag} must be a whole number, got {_check.shown(text)}")
@@ -94,18 +141,26 @@ def _fraction(flag: str, text: str) -> float:
     """A number in (0, 1], written with a decimal point (``0.9``, ``.9``, ``1``)."""
     bare = text.strip()
     if not re.fullmatch(r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?", bare) or len(bare) > 40:
-        hint = "; write the decimal with a point (0.9)" if re.fullmatch(r"[0-9]+,[0-9]+", bare) else ""
-        raise UsageError(f"{flag} must be a number > 0 and <= 1, got {_check.shown(text)}{hint}")
+        hint = (
+            "; write the decimal with a point (0.9)"
+            if re.fullmatch(r"[0-9]+,[0-9]+", bare)
+            else ""
+        )
+        raise UsageError(
+            f"{flag} must be a number > 0 and <= 1, got {_check.shown(text)}{hint}"
+        )
     value = float(bare)
     if not 0 < value <= 1:
-        raise UsageError(f"{flag} must be a number > 0 and <= 1 (a fraction of each GPU's memory, "
-                         f"as vLLM's gpu_memory_utilization), got {_check.shown(text)}")
+        raise UsageError(
+            f"{flag} must be a number > 0 and <= 1 (a fraction of each GPU's memory, "
+            f"as vLLM's gpu_memory_utilization), got {_check.shown(text)}"
+        )
     return value
 
 
 def _for_flag(flag: str, names: Sequence[str], call, *args, **kwargs):
-    """Run a library call for a command-line flag; its error names the flag, not the Python
-    argument(s) ``names``."""
+    """Run a library call for a command-line flag; its error names the flag, not the
+    Python argument(s) ``names``."""
     try:
         return call(*args, **kwargs)
     except (ValueError, TypeError) as err:
@@ -120,35 +175,62 @@ def _reject_unused(args: argparse.Namespace, given: dict) -> None:
     if args.overhead == "flat":
         for flag in ("--context", "--batch", "--kv-dtype"):
             if given[flag] is not None:
-                raise UsageError(f"{flag} has no effect with --overhead flat (it counts the weights "
-                                 f"x 1.2 and nothing else); leave {flag} out or use --overhead vramlib")
+                raise UsageError(
+                    f"{flag} has no effect with --overhead flat (it counts the "
+                    f"weights x 1.2 and nothing else); leave {flag} out or use "
+                    f"--overhead vramlib"
+                )
     if args.gpu is None:
         for flag in ("--gpus", "--utilization"):
             if given[flag] is not None:
                 raise UsageError(f"{flag} needs --gpu (which GPU?); see --list-gpus")
 
 
-# ---- listings ------------------------------------------------------------------------------
+# ---- listings
+# ------------------------------------------------------------------------------
+
 
 def _listing(args: argparse.Namespace) -> str:
     if args.list_models:
         data = []
         for name in model_names():
             entry = catalogue_entry(name)
-            data.append({"id": name, "params": get_model(name).param_count(),
-                         "published_params": entry.get("published_params", "")})
+            data.append(
+                {
+                    "id": name,
+                    "params": get_model(name).param_count(),
+                    "published_params": entry.get("published_params", ""),
+                }
+            )
         rows = [(d["id"], f"{d['params']:,}", d["published_params"]) for d in data]
         headers = ["model", "parameters (exact)", "published"]
     elif args.list_gpus:
-        data = [{"name": g.name, "memory_sold": g.memory_sold, "memory_sold_unit": g.memory_sold_unit,
-                 "capacity_bytes": g.capacity_bytes, "bandwidth_bytes_per_s": g.bandwidth_bytes_per_s}
-                for g in all_gpus()]
-        rows = [(g.name, f"{g.memory_sold} {g.memory_sold_unit}", f"{g.capacity_gib:.2f}",
-                 f"{g.bandwidth_gb_s:,.0f}") for g in all_gpus()]
+        data = [
+            {
+                "name": g.name,
+                "memory_sold": g.memory_sold,
+                "memory_sold_unit": g.memory_sold_unit,
+                "capacity_bytes": g.capacity_bytes,
+                "bandwidth_bytes_per_s": g.bandwidth_bytes_per_s,
+            }
+            for g in all_gpus()
+        ]
+        rows = [
+            (
+                g.name,
+                f"{g.memory_sold} {g.memory_sold_unit}",
+                f"{g.capacity_gib:.2f}",
+                f"{g.bandwidth_gb_s:,.0f}",
+            )
+            for g in all_gpus()
+        ]
         headers = ["GPU", "as sold", "capacity (GiB, 2^30 B)", "bandwidth (GB/s)"]
     else:
         formats = [get_format(name) for name in format_names()]
-        data = [{"name": f.name, "family": f.family, "linear_bits": str(f.linear_bits)} for f in formats]
+        data = [
+            {"name": f.name, "family": f.family, "linear_bits": str(f.linear_bits)}
+            for f in formats
+        ]
         rows = [(f.name, f"{float(f.linear_bits):.3f}", f.family) for f in formats]
         headers = ["format", "bits per linear weight", "family"]
     if args.json:
@@ -156,13 +238,18 @@ def _listing(args: argparse.Namespace) -> str:
     return text_table(headers, rows)
 
 
-# ---- the model -----------------------------------------------------------------------------
+# ---- the model
+# -----------------------------------------------------------------------------
+
 
 def _model(args: argparse.Namespace) -> tuple[ModelSpec, "int | None"]:
-    """The spec, and the longest context it was built for (max_position_embeddings) if known."""
+    """The spec, and the longest context it was built for (max_position_embeddings) if
+    known."""
     if args.config is not None:
         if not args.config.strip():
-            raise UsageError("--config must be a path to a config.json or its folder, got ''")
+            raise UsageError(
+                "--config must be a path to a config.json or its folder, got ''"
+            )
         spec = _for_flag("--config", ("source",), ModelSpec.from_hf_config, args.config)
         trained = model_max_context(spec)
         if trained is None:
@@ -174,26 +261,41 @@ def _model(args: argparse.Namespace) -> tuple[ModelSpec, "int | None"]:
     return spec, model_max_context(spec, catalogue_entry(spec.name)["config"])
 
 
-# ---- the command ---------------------------------------------------------------------------
+# ---- the command
+# ---------------------------------------------------------------------------
+
 
 def run(argv: Sequence[str]) -> str:
     """Run the command for ``argv`` and return what it prints; raises UsageError, ValueError, TypeError."""
     args = _parser().parse_args(list(argv))
     listings = [flag for flag in _LISTINGS if getattr(args, flag[2:].replace("-", "_"))]
-    given = {"--context": args.context, "--batch": args.batch, "--kv-dtype": args.kv_dtype,
-             "--gpus": args.gpus, "--utilization": args.utilization, "--gpu": args.gpu,
-             "--precision": args.precision, "--config": args.config, "MODEL": args.model}
+    given = {
+        "--context": args.context,
+        "--batch": args.batch,
+        "--kv-dtype": args.kv_dtype,
+        "--gpus": args.gpus,
+        "--utilization": args.utilization,
+        "--gpu": args.gpu,
+        "--precision": args.precision,
+        "--config": args.config,
+        "MODEL": args.model,
+    }
     if listings:
         if len(listings) > 1:
-            raise UsageError(f"give one of {', '.join(_LISTINGS)} at a time, got {' and '.join(listings)}")
+            both, one = " and ".join(listings), ", ".join(_LISTINGS)
+            raise UsageError(f"give one of {one} at a time, got {both}")
         extra = [flag for flag, value in given.items() if value is not None]
         if extra or args.overhead != "vramlib":
             extra += ["--overhead"] if args.overhead != "vramlib" else []
-            raise UsageError(f"{listings[0]} lists the catalogue and takes no {', '.join(extra)}; "
-                             f"only --json goes with it")
+            raise UsageError(
+                f"{listings[0]} lists the catalogue and takes no {', '.join(extra)}; "
+                f"only --json goes with it"
+            )
         return _listing(args)
     if (args.model is None) == (args.config is None):
-        raise UsageError("give a model name or --config PATH (one of them; try --list-models)")
+        raise UsageError(
+            "give a model name or --config PATH (one of them; try --list-models)"
+        )
     _reject_unused(args, given)
     if args.gpu is not None and not args.gpu.strip():
         raise UsageError("--gpu must name a GPU, got ''; see --list-gpus")
@@ -205,23 +307,46 @@ def run(argv: Sequence[str]) -> str:
         _for_flag("--kv-dtype", (), get_precision, kv_dtype, argument="--kv-dtype")
     context = _int("--context", args.context) if args.context is not None else 4096
     batch = _int("--batch", args.batch) if args.batch is not None else 1
-    gpu = _for_flag("--gpu", (), get_gpu, args.gpu, argument="--gpu") if args.gpu else None
-    n_gpus = _int("--gpus", args.gpus, maximum=MAX_GPUS_LIMIT) if args.gpus is not None else None
-    util = _fraction("--utilization", args.utilization) if args.utilization is not None else 1.0
+    gpu = (
+        _for_flag("--gpu", (), get_gpu, args.gpu, argument="--gpu")
+        if args.gpu
+        else None
+    )
+    n_gpus = (
+        _int("--gpus", args.gpus, maximum=MAX_GPUS_LIMIT)
+        if args.gpus is not None
+        else None
+    )
+    util = (
+        _fraction("--utilization", args.utilization)
+        if args.utilization is not None
+        else 1.0
+    )
     options = dict(precision=precision, kv_dtype=kv_dtype, overhead=args.overhead)
     est = estimate(spec, context=context, batch=batch, **options)
 
     flat = args.overhead == "flat"
-    inputs = {"model": est.model, "config": args.config, "precision": est.precision,
-              "overhead": args.overhead, "defaulted_keys": list(est.defaulted_keys),
-              "max_position_embeddings": trained}
+    inputs = {
+        "model": est.model,
+        "config": args.config,
+        "precision": est.precision,
+        "overhead": args.overhead,
+        "defaulted_keys": list(est.defaulted_keys),
+        "max_position_embeddings": trained,
+    }
     if not flat:
-        inputs.update(kv_dtype=est.kv_dtype, kv_dtype_auto=est.kv_dtype_auto, context=context,
-                      batch=batch)
+        inputs.update(
+            kv_dtype=est.kv_dtype,
+            kv_dtype_auto=est.kv_dtype_auto,
+            context=context,
+            batch=batch,
+        )
     notes: list[str] = []
     if trained and not flat and context > trained:
-        notes.append(f"note: a context of {context:,} tokens is longer than the model was built for "
-                     f"({trained:,} tokens, max_position_embeddings)")
+        notes.append(
+            f"note: a context of {context:,} tokens is longer than the model was "
+            f"built for ({trained:,} tokens, max_position_embeddings)"
+        )
     result: dict = {"inputs": inputs, "estimate": est.to_dict()}
     lines = [str(est), *notes]
     if gpu is not None:
@@ -239,10 +364,15 @@ def run(argv: Sequence[str]) -> str:
             result["fit"] = f.to_dict()
             lines += [f.verdict(), f.table() if f.per_gpu else ""]
             if f.fits and not flat:
-                lines += [""] + _maxima(spec, gpu, n, est, trained, util, options, result)
+                lines += [""] + _maxima(
+                    spec, gpu, n, est, trained, util, options, result
+                )
             elif f.fits:
-                lines += ["", "(the flat overhead model has no KV cache or activations, so it gives "
-                              "no longest context or largest batch)"]
+                lines += [
+                    "",
+                    "(the flat overhead model has no KV cache or activations, so it "
+                    "gives no longest context or largest batch)",
+                ]
     result["notes"] = notes
     if args.json:
         return json.dumps(result, indent=2)
@@ -250,41 +380,67 @@ def run(argv: Sequence[str]) -> str:
 
 
 def _maxima(spec, gpu, n, est, trained, util, options, result) -> list[str]:
-    """The longest context (up to the model's own limit) and the largest batch that fit."""
+    """The longest context (up to the model's own limit) and the largest batch that
+    fit."""
     limit = min(CONTEXT_LIMIT, trained) if trained else CONTEXT_LIMIT
-    ctx = max_context(spec, gpu, n, batch=est.batch, gpu_memory_utilization=util, limit=limit,
-                      **options)
-    bat = max_batch(spec, gpu, n, context=est.context, gpu_memory_utilization=util, **options)
+    ctx = max_context(
+        spec,
+        gpu,
+        n,
+        batch=est.batch,
+        gpu_memory_utilization=util,
+        limit=limit,
+        **options,
+    )
+    bat = max_batch(
+        spec, gpu, n, context=est.context, gpu_memory_utilization=util, **options
+    )
     if trained and ctx >= trained:
-        ctx_by, why = "max_position_embeddings", (
-            " (the model's own limit, max_position_embeddings)")
+        ctx_by, why = (
+            "max_position_embeddings",
+            (" (the model's own limit, max_position_embeddings)"),
+        )
     elif ctx >= CONTEXT_LIMIT:
         ctx_by, why = "search limit", " (the search limit; more may fit)"
     else:
         ctx_by, why = "memory", ""
-    bat_by, bwhy = ("search limit", " (the search limit; more may fit)") if bat >= BATCH_LIMIT else (
-        "memory", "")
-    result.update(max_context=ctx, max_context_limited_by=ctx_by, max_batch=bat,
-                  max_batch_limited_by=bat_by)
-    return [f"longest context that fits at batch {est.batch:,}: {ctx:,} tokens{why}",
-            f"most sequences of {est.context:,} tokens that fit: {bat:,}{bwhy}"]
+    bat_by, bwhy = (
+        ("search limit", " (the search limit; more may fit)")
+        if bat >= BATCH_LIMIT
+        else ("memory", "")
+    )
+    result.update(
+        max_context=ctx,
+        max_context_limited_by=ctx_by,
+        max_batch=bat,
+        max_batch_limited_by=bat_by,
+    )
+    return [
+        f"longest context that fits at batch {est.batch:,}: {ctx:,} tokens{why}",
+        f"most sequences of {est.context:,} tokens that fit: {bat:,}{bwhy}",
+    ]
 
 
 def _one_line(message: str) -> str:
-    """The message on one line, each over-long word (a pasted value) cut, the whole capped."""
-    words = [w if len(w) <= _check.SHOWN_CHARS else w[: _check.SHOWN_CHARS] + "…"
-             for w in str(message).split()]
+    """The message on one line, each over-long word (a pasted value) cut, the whole
+    capped."""
+    words = [
+        w if len(w) <= _check.SHOWN_CHARS else w[: _check.SHOWN_CHARS] + "…"
+        for w in str(message).split()
+    ]
     line = " ".join(words)
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
 
 def _emit(text: str, stream) -> bool:
-    """Write ``text`` to ``stream``; False when the reader has gone (``| head``), silently."""
+    """Write ``text`` to ``stream``; False when the reader has gone (``| head``),
+    silently."""
     try:
         print(text, file=stream)
         stream.flush()
     except BrokenPipeError:
-        try:  # nothing more can be written; keep the interpreter's own flush at exit quiet
+        # nothing more can be written; keep the interpreter's own flush at exit quiet
+        try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
         except (OSError, ValueError, AttributeError):
             pass
@@ -302,8 +458,11 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # a bug, not bad input: one line still, and say so
-        _emit(f"vramlib: internal error ({type(err).__name__}): {_one_line(str(err))}; "
-              f"please report it", sys.stderr)
+        _emit(
+            f"vramlib: internal error ({type(err).__name__}): {_one_line(str(err))}; "
+            f"please report it",
+            sys.stderr,
+        )
         return 1
     _emit(out, sys.stdout)
     return 0

@@ -46,7 +46,8 @@ from .units import format_bytes
 PARTS = ("weights", "kv_cache", "activations", "overhead")
 _SPLIT_GROUPS = ("embedding", "lm_head", "attention", "mlp", "bias")
 OVERHEAD_MODELS = ("vramlib", "flat")
-#: vLLM's ``--kv-cache-dtype auto``: the cache takes the model's compute dtype (:func:`default_kv_dtype`)
+#: vLLM's ``--kv-cache-dtype auto``: the cache takes the model's compute dtype
+#: (:func:`default_kv_dtype`)
 AUTO_KV_DTYPE = "auto"
 #: what the flat overhead model leaves out, and so what it does not use
 FLAT_UNUSED = ("context", "batch", "kv_dtype", "prefill_chunk")
@@ -61,8 +62,10 @@ def _resolve_spec(model: "ModelSpec | str") -> ModelSpec:
         return model
     if isinstance(model, str):
         return get_model(model)
-    raise TypeError(f"model must be a ModelSpec or a catalogue name, got {type(model).__name__} "
-                    f"{_check.shown(model)}")
+    raise TypeError(
+        f"model must be a ModelSpec or a catalogue name, got {type(model).__name__} "
+        f"{_check.shown(model)}"
+    )
 
 
 def default_kv_dtype(fmt: WeightFormat) -> str:
@@ -142,13 +145,14 @@ class Estimate:
 
     @property
     def defaulted_keys(self) -> tuple[str, ...]:
-        """Config keys the model's reader filled with transformers' class defaults (``()`` when
-        the config gave them all, or when the spec does not record it)."""
+        """Config keys the model's reader filled with transformers' class defaults
+        (``()`` when the config gave them all, or when the spec does not record it)."""
         return tuple(getattr(self.spec, "defaulted_keys", ()) or ())
 
     @property
     def inputs_unused(self) -> tuple[str, ...]:
-        """Arguments this estimate did not use: the flat model ignores everything but the weights."""
+        """Arguments this estimate did not use: the flat model ignores everything but
+        the weights."""
         return FLAT_UNUSED if self.overhead_model == "flat" else ()
 
     def kv_dtype_text(self) -> str:
@@ -160,28 +164,44 @@ class Estimate:
     def to_dict(self) -> dict:
         """Plain data (for JSON): inputs, parts in bytes, and the total.
 
-        ``kv_dtype_auto``: the KV dtype was not given (or was ``"auto"``) and follows the weights;
-        ``inputs_unused``: arguments the overhead model ignores (all but the weights for
-        ``"flat"``); ``defaulted_keys``: config keys that took class defaults."""
-        return {"model": self.model, "params": self.params, "precision": self.precision,
-                "kv_dtype": self.kv_dtype, "kv_dtype_auto": self.kv_dtype_auto,
-                "context": self.context, "batch": self.batch,
-                "prefill_tokens": self.prefill_tokens, "overhead_model": self.overhead_model,
-                "flat_factor": self.flat_factor if self.overhead_model == "flat" else None,
-                "inputs_unused": list(self.inputs_unused),
-                "defaulted_keys": list(self.defaulted_keys),
-                "parts_bytes": self.parts(), "total_bytes": self.total_bytes}
+        ``kv_dtype_auto``: the KV dtype was not given (or was ``"auto"``) and follows
+        the weights; ``inputs_unused``: arguments the overhead model ignores (all but
+        the weights for ``"flat"``); ``defaulted_keys``: config keys that took class
+        defaults."""
+        return {
+            "model": self.model,
+            "params": self.params,
+            "precision": self.precision,
+            "kv_dtype": self.kv_dtype,
+            "kv_dtype_auto": self.kv_dtype_auto,
+            "context": self.context,
+            "batch": self.batch,
+            "prefill_tokens": self.prefill_tokens,
+            "overhead_model": self.overhead_model,
+            "flat_factor": self.flat_factor if self.overhead_model == "flat" else None,
+            "inputs_unused": list(self.inputs_unused),
+            "defaulted_keys": list(self.defaulted_keys),
+            "parts_bytes": self.parts(),
+            "total_bytes": self.total_bytes,
+        }
 
     def __str__(self) -> str:
         if self.overhead_model == "flat":
-            head = (f"{self.model}: {self.precision} weights x {self.flat_factor:g} (flat overhead "
-                    f"model: no KV cache or activations; context, batch and KV dtype not used)")
+            head = (
+                f"{self.model}: {self.precision} weights x {self.flat_factor:g} "
+                f"(flat overhead model: no KV cache or activations; context, batch "
+                f"and KV dtype not used)"
+            )
         else:
-            head = (f"{self.model}: {self.precision} weights, {self.kv_dtype_text()} KV cache, "
-                    f"context {self.context:,} x batch {self.batch:,} "
-                    f"({self.overhead_model} overhead model)")
+            head = (
+                f"{self.model}: {self.precision} weights, "
+                f"{self.kv_dtype_text()} KV cache, "
+                f"context {self.context:,} x batch {self.batch:,} "
+                f"({self.overhead_model} overhead model)"
+            )
         if self.defaulted_keys:
-            head += "\nconfig keys absent, class defaults used: " + ", ".join(self.defaulted_keys)
+            keys = ", ".join(self.defaulted_keys)
+            head += f"\nconfig keys absent, class defaults used: {keys}"
         return head + "\n" + self.table()
 
 
@@ -196,7 +216,8 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", conte
     most prompt tokens an engine processes in one step (``None``: the whole context at once).
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
-    All arithmetic is on integers (and exact fractions), so the bytes are exact at any size.
+    All arithmetic is on integers (and exact fractions), so the bytes are exact at any
+    size.
     """
     spec = _resolve_spec(model)
     fmt = format_for_model(get_format(precision, argument="precision"), spec)
@@ -206,8 +227,11 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", conte
         raise _check.unknown("overhead", overhead, OVERHEAD_MODELS, what="overhead model")
     flat_factor = _check.number("flat_factor", flat_factor, minimum=1.0, inclusive=True)
     chunk = context if prefill_chunk is None else min(context, _check.integer("prefill_chunk", prefill_chunk))
-    auto = kv_dtype is None or (isinstance(kv_dtype, str) and kv_dtype.strip().lower() == AUTO_KV_DTYPE)
-    kv_name = get_precision(default_kv_dtype(fmt) if auto else kv_dtype, argument="kv_dtype").name
+    auto = kv_dtype is None or (
+        isinstance(kv_dtype, str) and kv_dtype.strip().lower() == AUTO_KV_DTYPE
+    )
+    kv_given = default_kv_dtype(fmt) if auto else kv_dtype
+    kv_name = get_precision(kv_given, argument="kv_dtype").name
     common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
                   params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
                   overhead_model=overhead, flat_factor=flat_factor, kv_dtype_auto=auto)
@@ -224,12 +248,15 @@ def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
     Tensor parallelism gives each GPU whole attention heads, so the size must divide the query
     heads; the KV heads are split too, so it must divide them or be a multiple of them (then each
     KV head is replicated)."""
-    t = tensor_parallel
+    t = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
     heads, kv = spec.num_attention_heads, spec.num_key_value_heads
     if heads % t:
         sizes = valid_tensor_parallel_sizes(spec, min(heads, 1 << 16))
-        return (f"tensor parallel size {t:,} does not divide the {heads:,} attention heads of "
-                f"{spec.name or spec.model_type} (sizes that do: {', '.join(map(str, sizes))})")
+        return (
+            f"tensor parallel size {t:,} does not divide the {heads:,} attention "
+            f"heads of {spec.name or spec.model_type} (sizes that do: "
+            f"{', '.join(map(str, sizes))})"
+        )
     if not spec.uses_mla and kv % t and t % kv:
         return (f"tensor parallel size {t} neither divides nor is a multiple of the {kv} KV heads of "
                 f"{spec.name or spec.model_type}")
@@ -240,13 +267,15 @@ def valid_tensor_parallel_sizes(spec: ModelSpec, up_to: int = 64) -> list[int]:
     """Tensor-parallel sizes from 1 to ``up_to`` that ``spec``'s heads allow."""
     up_to = _check.integer("up_to", up_to, minimum=1, maximum=1 << 16)
     heads, kv = spec.num_attention_heads, spec.num_key_value_heads
-    # a size must divide the heads, so none exceeds them: the loop is bounded by the smaller
+    # a size must divide the heads, so none exceeds them: the loop is bounded by the
+    # smaller
     return [t for t in range(1, min(up_to, heads) + 1)
             if heads % t == 0 and (spec.uses_mla or kv % t == 0 or t % kv == 0)]
 
 
 def _ceil(x: "int | Fraction") -> int:
-    """The least integer >= ``x``, exactly (``math.ceil`` of a float loses bytes past 2^53)."""
+    """The least integer >= ``x``, exactly (``math.ceil`` of a float loses bytes past
+    2^53)."""
     return -(-x.numerator // x.denominator) if isinstance(x, Fraction) else int(x)
 
 
@@ -267,7 +296,8 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
     spec, fmt = e.spec, e.format
     by_group = _group_bytes(fmt, spec.param_groups())
     split = sum(b for g, b in by_group.items() if g in _SPLIT_GROUPS)
-    weights = _ceil_div(split, t) + sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
+    kept = sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
+    weights = _ceil_div(split, t) + kept
     if e.overhead_model == "flat":
         return {"weights": weights, "kv_cache": 0, "activations": 0,
                 "overhead": _ceil(weights * (_exact(e.flat_factor) - 1))}
@@ -289,6 +319,7 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
                    + _ceil_div(tokens * act["intermediate_copies"] * width * a, t)
                    + e.batch * spec.vocab_size * act["logits_bytes_per_element"])
     rest = weights + kv + activations
-    overhead = (c["cuda_context_bytes"]["value"]
-                + _ceil(rest * _exact(c["allocator_fraction"]["value"])))
+    overhead = c["cuda_context_bytes"]["value"] + _ceil(
+        rest * _exact(c["allocator_fraction"]["value"])
+    )
     return {"weights": weights, "kv_cache": kv, "activations": activations, "overhead": overhead}

@@ -169,12 +169,16 @@ class ModelSpec:
         elif isinstance(source, (str, os.PathLike)):
             path = os.fspath(source)
             if not isinstance(path, str) or not path.strip():
-                raise ValueError("source must be a path to config.json or a folder holding one, "
-                                 "got an empty path")
+                raise ValueError(
+                    "source must be a path to config.json or a folder holding one, "
+                    "got an empty path"
+                )
             cfg, where = _read_json(Path(path)), _check.shown(path).strip("'\"")
             if not isinstance(cfg, dict):
-                raise TypeError(f"{where}: a config.json must hold a JSON object ({{...}}), "
-                                f"got a JSON {type(cfg).__name__}")
+                raise TypeError(
+                    f"{where}: a config.json must hold a JSON object ({{...}}), "
+                    f"got a JSON {type(cfg).__name__}"
+                )
         else:
             raise TypeError(f"source must be a dict, a path to config.json or a folder holding one, "
                             f"got {type(source).__name__} {_check.shown(source)}")
@@ -329,15 +333,20 @@ class ModelSpec:
 
 
 def _read_json(path: Path) -> object:
-    """Parse a config.json (or the config.json in a folder), with errors naming the file.
+    """Parse a config.json (or the config.json in a folder), with errors naming the
+    file.
 
-    Only a regular file is read (not a FIFO, a device such as ``/dev/zero`` or a socket), at most
-    :data:`vramlib._check.MAX_JSON_BYTES` of it, as UTF-8 with or without a byte-order mark; JSON
-    nested deeper than :data:`vramlib._check.MAX_JSON_DEPTH` is refused before parsing.
+    Only a regular file is read (not a FIFO, a device such as ``/dev/zero`` or a
+    socket), at most
+    :data:`vramlib._check.MAX_JSON_BYTES` of it, as UTF-8 with or without a byte-order
+    mark; JSON nested deeper than :data:`vramlib._check.MAX_JSON_DEPTH` is refused
+    before parsing.
     """
     shown = _check.shown(str(path))
     if "\x00" in str(path):
-        raise ValueError(f"config path {shown} holds a NUL character; no file is named so")
+        raise ValueError(
+            f"config path {shown} holds a NUL character; no file is named so"
+        )
     try:
         if path.is_dir():
             folder, path = shown, path / "config.json"
@@ -347,8 +356,10 @@ def _read_json(path: Path) -> object:
         elif not path.exists():
             raise FileNotFoundError(f"config file {shown} does not exist")
         if not stat.S_ISREG(path.stat().st_mode):
-            raise ValueError(f"{shown} is not a regular file (a device, pipe or socket); "
-                             f"give a config.json file or its folder")
+            raise ValueError(
+                f"{shown} is not a regular file (a device, pipe or socket); "
+                f"give a config.json file or its folder"
+            )
         with path.open("rb") as fh:
             data = fh.read(_check.MAX_JSON_BYTES + 1)
     except OSError as err:
@@ -357,12 +368,16 @@ def _read_json(path: Path) -> object:
         reason = err.strerror or type(err).__name__
         raise OSError(f"cannot read {shown}: {reason}") from None
     if len(data) > _check.MAX_JSON_BYTES:
-        raise ValueError(f"{shown} is larger than {_check.MAX_JSON_BYTES:,} bytes; a config.json is "
-                         f"a few kB")
+        raise ValueError(
+            f"{shown} is larger than {_check.MAX_JSON_BYTES:,} bytes; a config.json is "
+            f"a few kB"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{shown}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        raise ValueError(
+            f"{shown}: not UTF-8 text ({err.reason} at byte {err.start})"
+        ) from None
     return _check.json_text(text, shown)
 
 

@@ -26,8 +26,16 @@ from typing import Iterable, Sequence
 
 from . import _check
 from .estimate import estimate, valid_tensor_parallel_sizes
-from .fit import (BATCH_LIMIT, CONTEXT_LIMIT, MAX_GPUS_LIMIT, DoesNotFit, fit, gpus_needed, max_batch,
-                  max_context)
+from .fit import (
+    BATCH_LIMIT,
+    CONTEXT_LIMIT,
+    MAX_GPUS_LIMIT,
+    DoesNotFit,
+    fit,
+    gpus_needed,
+    max_batch,
+    max_context,
+)
 from .gpus import GPU, get_gpu
 from .models import ModelSpec, catalogue_entry, get_model
 from .tables import text_table
@@ -129,14 +137,19 @@ class SizingResult:
         if self.max_context == 0:
             out.append(f"Not even a 1-token context fits at batch {self.batch}.")
         elif trained and self.max_context >= trained:
-            out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens, "
-                       f"the model's own limit (max_position_embeddings).")
+            out.append(
+                f"Longest context that fits at batch {self.batch}: "
+                f"{self.max_context:,} tokens, the model's own limit "
+                f"(max_position_embeddings)."
+            )
         else:
             limit = " (the search limit)" if self.max_context >= CONTEXT_LIMIT else ""
             out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens{limit}.")
         if trained and self.context > trained:
-            out.append(f"The context asked for, {self.context:,} tokens, is longer than the model was "
-                       f"built for ({trained:,} tokens, max_position_embeddings).")
+            out.append(
+                f"The context asked for, {self.context:,} tokens, is longer than the "
+                f"model was built for ({trained:,} tokens, max_position_embeddings)."
+            )
         if self.max_batch == 0:
             out.append(f"Not even one sequence of {self.context:,} tokens fits.")
         else:
@@ -177,7 +190,9 @@ def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
         raise ValueError(f"config key 'num_hidden_layers' is {layers:,}; no published model has more than "
                          f"a few hundred layers (limit here: {MAX_LAYERS:,})")
     given = cfg.get("_name_or_path")
-    name = given[:_check.SHOWN_CHARS] if isinstance(given, str) and given.strip() else None
+    name = None
+    if isinstance(given, str) and given.strip():
+        name = given[: _check.SHOWN_CHARS]
     spec = ModelSpec.from_hf_config(cfg, name=name or "pasted config")
     return spec, model_max_context(spec, cfg)
 
@@ -187,10 +202,11 @@ def _positive_int(value: object) -> "int | None":
 
 
 def model_max_context(spec: ModelSpec, config: "dict | None" = None) -> "int | None":
-    """The longest context the model was built for (``max_position_embeddings``), or ``None``.
+    """The longest context the model was built for (``max_position_embeddings``), or
+    ``None``.
 
-    Read from the spec when it records it, else from ``config`` (a multimodal wrapper's from its
-    ``text_config``, which is the model sized)."""
+    Read from the spec when it records it, else from ``config`` (a multimodal wrapper's
+    from its ``text_config``, which is the model sized)."""
     own = _positive_int(getattr(spec, "max_position_embeddings", None))
     if own is not None or not isinstance(config, dict):
         return own
@@ -235,29 +251,66 @@ def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dt
 
     Returns a :class:`SizingResult`; when an input is unusable its ``error`` holds the message
     (``ValueError``/``TypeError`` text from the checks, or a JSON syntax error with its position).
-    The longest context is searched up to the model's ``max_position_embeddings`` when known.
-    It does not raise for any input: an arithmetic failure is reported in ``error`` too.
+    The longest context is searched up to the model's ``max_position_embeddings`` when
+    known. It does not raise for any input: an arithmetic failure is reported in
+    ``error`` too.
     """
     try:
-        return _size(model, precision, kv_dtype, context, batch, gpu, n_gpus,
-                     gpu_memory_utilization, prefill_chunk)
+        return _size(
+            model,
+            precision,
+            kv_dtype,
+            context,
+            batch,
+            gpu,
+            n_gpus,
+            gpu_memory_utilization,
+            prefill_chunk,
+        )
     except (ValueError, TypeError) as err:
         return SizingResult(error=_sentence(err))
-    except (ArithmeticError, RecursionError, MemoryError) as err:  # a last guard: never raise
-        return SizingResult(error=_sentence(ValueError(
-            f"the inputs could not be sized ({type(err).__name__}); check the config's sizes")))
+    except (
+        ArithmeticError,
+        RecursionError,
+        MemoryError,
+    ) as err:  # a last guard: never raise
+        return SizingResult(
+            error=_sentence(
+                ValueError(
+                    f"the inputs could not be sized ({type(err).__name__}); check the "
+                    f"config's sizes"
+                )
+            )
+        )
 
 
-def _size(model, precision, kv_dtype, context, batch, gpu, n_gpus, gpu_memory_utilization,
-          prefill_chunk) -> SizingResult:
+def _size(
+    model,
+    precision,
+    kv_dtype,
+    context,
+    batch,
+    gpu,
+    n_gpus,
+    gpu_memory_utilization,
+    prefill_chunk,
+) -> SizingResult:
     spec, trained = resolve_model(model)
     options = dict(precision=precision, kv_dtype=kv_dtype, prefill_chunk=prefill_chunk)
-    for name, value, limit in (("context", context, CONTEXT_LIMIT), ("batch", batch, BATCH_LIMIT)):
+    for name, value, limit in (
+        ("context", context, CONTEXT_LIMIT),
+        ("batch", batch, BATCH_LIMIT),
+    ):
         if isinstance(value, int) and not isinstance(value, bool) and value > limit:
-            raise ValueError(f"{name} must be at most {limit:,} here, got {_check.shown(value)}")
+            raise ValueError(
+                f"{name} must be at most {limit:,} here, got {_check.shown(value)}"
+            )
     if spec.param_count() > MAX_PARAMS:
-        raise ValueError(f"the config describes about 10^{len(str(spec.param_count())) - 1} parameters; "
-                         f"check its sizes (more than {MAX_PARAMS:.0e} is taken for a mistake)")
+        raise ValueError(
+            f"the config describes about 10^{len(str(spec.param_count())) - 1} "
+            f"parameters; "
+            f"check its sizes (more than {MAX_PARAMS:.0e} is taken for a mistake)"
+        )
     est = estimate(spec, context=context, batch=batch, **options)
     g = get_gpu(gpu, argument="gpu")
     f = fit(est, g, n_gpus, gpu_memory_utilization=gpu_memory_utilization)
@@ -269,8 +322,15 @@ def _size(model, precision, kv_dtype, context, batch, gpu, n_gpus, gpu_memory_ut
     longest = widest = 0
     if not f.reason:
         limit = min(CONTEXT_LIMIT, trained) if trained else CONTEXT_LIMIT
-        longest = max_context(spec, g, f.n_gpus, batch=est.batch, gpu_memory_utilization=util,
-                              limit=limit, **options)
+        longest = max_context(
+            spec,
+            g,
+            f.n_gpus,
+            batch=est.batch,
+            gpu_memory_utilization=util,
+            limit=limit,
+            **options,
+        )
         widest = max_batch(spec, g, f.n_gpus, context=est.context, gpu_memory_utilization=util, **options)
     return SizingResult(model=est.model, params=est.params, precision=est.precision, kv_dtype=est.kv_dtype,
                         context=est.context, batch=est.batch, gpu=g.name, n_gpus=f.n_gpus,
@@ -343,15 +403,20 @@ def fit_table(models: Iterable["ModelSpec | str"], gpus: Sequence["GPU | str"], 
     limit = _check.integer("max_gpus", max_gpus, minimum=1, maximum=MAX_GPUS_LIMIT)
     util = _check.number("gpu_memory_utilization", gpu_memory_utilization, maximum=1.0)
     models = _check.sequence("models", models, "catalogue names or ModelSpecs")
-    precisions = _check.sequence("precisions", precisions, "weight formats or bit widths")
-    cards = tuple(get_gpu(g, argument="gpus") for g in _check.sequence("gpus", gpus, "GPU names"))
+    precisions = _check.sequence(
+        "precisions", precisions, "weight formats or bit widths"
+    )
+    gpus = _check.sequence("gpus", gpus, "GPU names")
+    cards = tuple(get_gpu(g, argument="gpus") for g in gpus)
     if not cards:
         raise ValueError("gpus must name at least one GPU")
     rows = []
     for m in models:
         if not isinstance(m, (ModelSpec, str)):
-            raise TypeError(f"models must hold catalogue names or ModelSpecs, got "
-                            f"{type(m).__name__} {_check.shown(m)}")
+            raise TypeError(
+                f"models must hold catalogue names or ModelSpecs, got "
+                f"{type(m).__name__} {_check.shown(m)}"
+            )
         spec = m if isinstance(m, ModelSpec) else get_model(m)
         for p in precisions:
             est = estimate(spec, precision=p, context=context, batch=batch)
