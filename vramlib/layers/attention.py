@@ -35,7 +35,9 @@ class Attention:
     Parameters: q and o are :math:`H n_h d_h` each, k and v :math:`H n_{kv} d_h` each; optional
     biases (``qkv_bias``: :math:`(n_h + 2 n_{kv}) d_h`; ``o_bias``: :math:`H`); q/k norms
     (``qk_norm="head"``: :math:`2 d_h`, one per head size as Qwen3; ``"full"``: over all heads,
-    :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss).
+    :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss);
+    ``output_gate``: the q projection also yields a per-channel sigmoid gate on the attention
+    output (Qwen3-Next, Qwen3.5), so q is :math:`2 H n_h d_h` (and its bias :math:`2 n_h d_h`).
 
     Cache per sequence: :math:`\text{kept}(T) \cdot 2 \cdot \text{bytes}(n_{kv} d_h)`.
 
@@ -54,6 +56,7 @@ class Attention:
     sinks: bool = False
     shares_kv: bool = False
     names: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    output_gate: bool = False
 
     def __post_init__(self) -> None:
         for field in ("hidden", "heads", "kv_heads", "head_dim"):
@@ -84,8 +87,9 @@ class Attention:
     def params(self) -> dict[str, int]:
         h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
         norm = {"none": 0, "head": 2 * self.head_dim, "full": q + kv}[self.qk_norm]
-        return {"attention": 2 * h * q + 2 * h * kv,
-                "bias": (q + 2 * kv) * self.qkv_bias + h * self.o_bias,
+        q_out = q * (2 if self.output_gate else 1)
+        return {"attention": h * q_out + h * q + 2 * h * kv,
+                "bias": (q_out + 2 * kv) * self.qkv_bias + h * self.o_bias,
                 "norm": norm + self.heads * self.sinks}
 
     def _row_bytes(self, kv: Precision) -> int:
@@ -103,11 +107,12 @@ class Attention:
 
     def linears(self) -> tuple[Linear, ...]:
         h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        q_out = q * (2 if self.output_gate else 1)
         if len(self.names) == 2:
-            return (Linear(self.names[0], h, q + 2 * kv, self.qkv_bias),
+            return (Linear(self.names[0], h, q_out + 2 * kv, self.qkv_bias),
                     Linear(self.names[1], q, h, self.o_bias))
         qn, kn, vn, on = self.names
-        return (Linear(qn, h, q, self.qkv_bias), Linear(kn, h, kv, self.qkv_bias),
+        return (Linear(qn, h, q_out, self.qkv_bias), Linear(kn, h, kv, self.qkv_bias),
                 Linear(vn, h, kv, self.qkv_bias), Linear(on, q, h, self.o_bias))
 
 
