@@ -266,6 +266,10 @@ def _kimi_linear(r):
     sub = _kimi_sub(r)
     _kimi_refusals(r, sub)
     spec = _arch._common(r)
+    if spec["tie_word_embeddings"]:
+        raise _refuse(r, "tie_word_embeddings", True, "false",
+                      "transformers' KimiLinearForCausalLM never ties its LM head to the "
+                      "embedding, so a checkpoint that does is not the model it builds")
     n, hidden, n_heads = (spec["num_hidden_layers"], spec["hidden_size"],
                           spec["num_attention_heads"])
     kinds = _kimi_layer_types(r, sub, n)
