@@ -1,17 +1,18 @@
-r"""Short-convolution mixers: a few tokens of context kept per sequence, nothing per token.
+r"""Short-convolution mixers: the last few inputs kept per sequence, nothing per token.
 
-LFM2's convolution layers mix tokens with a depthwise causal convolution of :math:`K` taps
-(``conv_L_cache``) between two gates, so a layer only ever needs the last inputs of its
-convolution: its **conv state**, the same size at every context length.
+LFM2's convolution layers mix tokens with a depthwise causal convolution of :math:`K`
+taps (``conv_L_cache``) between two gates, so a layer only ever needs the last inputs of
+its convolution: its **conv state**, the same size at every context length.
 
 What transformers 5.24 keeps per layer and sequence (``LinearAttentionLayer`` in
 ``cache_utils.py``, which LFM2's ``"conv"`` layers use): :math:`K` columns of :math:`H`
-channels, in the model's dtype. llama.cpp keeps :math:`K - 1` columns (``n_embd_r`` for LFM2 is
-``n_embd * (n_shortconv_l_cache - 1)`` in
-https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.cpp): the oldest column is
-shifted out before it is read. The figure here is transformers'; an engine's is
-:math:`(K-1)/K` of it.
+channels, in the model's dtype. llama.cpp keeps :math:`K - 1` columns (``n_embd_r`` for
+LFM2 is ``n_embd * (n_shortconv_l_cache - 1)`` in
+https://github.com/ggml-org/llama.cpp/blob/master/src/llama-hparams.cpp): the oldest
+column is shifted out before it is read. The figure here is transformers'; an engine's
+is :math:`(K-1)/K` of it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,12 +26,14 @@ from .base import Linear
 class ShortConv:
     r"""LFM2's gated short convolution on hidden size :math:`H` with :math:`K` taps.
 
-    Parameters: in_proj :math:`H \cdot 3H` (the two gates and the input), out_proj :math:`H^2`
-    (``attention``, with ``bias``: :math:`3H + H` more, ``bias``); the depthwise convolution
-    :math:`H K` (``norm``, a small per-channel kernel; with ``bias`` its :math:`H` biases too).
+    Parameters: in_proj :math:`3H^2` (the two gates and the input) and out_proj
+    :math:`H^2` (``attention``); with ``bias`` (``conv_bias``), their :math:`4H` biases
+    (``bias``). The depthwise convolution :math:`H K`, and with ``bias`` its :math:`H`
+    biases, are small per-channel vectors (``norm``).
 
     State per sequence: :math:`H K` elements (conv state), no per-token cache. LFM2-1.2B
-    (:math:`H = 2048`, :math:`K = 3`): 6,144 elements per convolution layer.
+    (:math:`H = 2048`, :math:`K = 3` in the config.json at
+    https://huggingface.co/LiquidAI/LFM2-1.2B): 6,144 elements per convolution layer.
     """
 
     hidden: int
@@ -47,11 +50,20 @@ class ShortConv:
 
     def params(self) -> dict[str, int]:
         h = self.hidden
-        return {"attention": 3 * h * h + h * h, "bias": 4 * h * self.bias,
-                "norm": h * self.kernel + h * self.bias}
+        return {
+            "attention": 3 * h * h + h * h,
+            "bias": 4 * h * self.bias,
+            "norm": h * self.kernel + h * self.bias,
+        }
 
-    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
-                    mla_expanded: bool = False) -> dict[str, int]:
+    def cache_bytes(
+        self,
+        tokens: int,
+        kv: Precision,
+        state: Precision,
+        *,
+        mla_expanded: bool = False,
+    ) -> dict[str, int]:
         return {"conv_state": state.bytes_for(self.hidden * self.kernel)}
 
     def bytes_per_token(self, kv: Precision, *, mla_expanded: bool = False) -> int:
@@ -59,5 +71,7 @@ class ShortConv:
 
     def linears(self) -> tuple[Linear, ...]:
         h = self.hidden
-        return (Linear("in_proj", h, 3 * h, self.bias, kind="mixer"),
-                Linear("out_proj", h, h, self.bias, kind="mixer"))
+        return (
+            Linear("in_proj", h, 3 * h, self.bias, kind="mixer"),
+            Linear("out_proj", h, h, self.bias, kind="mixer"),
+        )
