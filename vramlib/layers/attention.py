@@ -35,9 +35,10 @@ class Attention:
     Parameters: q and o are :math:`H n_h d_h` each, k and v :math:`H n_{kv} d_h` each; optional
     biases (``qkv_bias``: :math:`(n_h + 2 n_{kv}) d_h`; ``o_bias``: :math:`H`); q/k norms
     (``qk_norm="head"``: :math:`2 d_h`, one per head size as Qwen3; ``"full"``: over all heads,
-    :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss);
-    ``output_gate``: the q projection also yields a per-channel sigmoid gate on the attention
-    output (Qwen3-Next, Qwen3.5), so q is :math:`2 H n_h d_h` (and its bias :math:`2 n_h d_h`).
+    :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss).
+    ``output_gate``: q_proj also yields a sigmoid gate on each channel of the
+    attention's output (Qwen3-Next, Qwen3.5), so q is :math:`2 H n_h d_h` (its bias
+    :math:`2 n_h d_h`).
 
     Cache per sequence: :math:`\text{kept}(T) \cdot 2 \cdot \text{bytes}(n_{kv} d_h)`.
 
