@@ -96,8 +96,7 @@ RECOMPUTE = ("none", "selective", "full")
 KORTHIKANTI = {"sbh": 34, "as2b": 5, "full_sbh": 2}
 #: bitsandbytes 0.50: NF4 blocksize, second-level blocksize, 8-bit optimizer blocksize and threshold
 NF4_BLOCK, NF4_BLOCK2, ADAM8_BLOCK, ADAM8_MIN = 64, 256, 256, 4096
-#: peft's ``"all-linear"``: every nn.Linear but the output layer (routers are plain parameters in
-#: transformers 5, so they are never targets); expert weights need ``"experts"``
+#: target groups besides module names (see :func:`target_modules`)
 TARGET_GROUPS = ("all-linear", "attention", "mlp", "experts")
 _ATTENTION = ("attention",)
 _MLP = ("mlp", "shared_expert")
@@ -241,12 +240,18 @@ def parameter_tensors(spec: ModelSpec) -> tuple[Tensors, ...]:
 # ---- LoRA -----------------------------------------------------------------------------------
 
 def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]" = "all-linear"
-                 ) -> tuple[LinearModule, ...]:
+                   ) -> tuple[LinearModule, ...]:
     """The linear modules LoRA adapts for ``targets``: module names (``"q_proj,v_proj"``, matched
     as peft matches ``target_modules``: by leaf name, never expert weights) or groups:
-    ``"all-linear"`` (peft's: every ``nn.Linear`` except the LM head; routers are parameters),
-    ``"attention"``, ``"mlp"`` (dense and shared-expert MLPs) and ``"experts"`` (the fused expert
-    weights, peft's ``target_parameters``)."""
+    ``"all-linear"`` (what peft 0.21's shorthand reaches in a transformers 5 model: every linear
+    map but the LM head, MoE routers and fused experts included), ``"attention"``, ``"mlp"``
+    (dense and shared-expert MLPs) and ``"experts"`` (the fused expert weights, as peft's
+    ``target_parameters``)."""
+    return tuple(m for m, _ in _targets(spec, targets))
+
+
+def _targets(spec: ModelSpec, targets) -> list[tuple[LinearModule, int]]:
+    """(module, rank factor) pairs: peft's all-linear gives fused gate_up experts rank 2r."""
     if isinstance(targets, str):
         names = [t.strip() for t in targets.split(",") if t.strip()]
     elif isinstance(targets, (tuple, list)) and all(isinstance(t, str) for t in targets):
@@ -256,11 +261,13 @@ def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]"
     if not names:
         raise ValueError("targets must name at least one module or group")
     mods = linear_modules(spec)
-    known = {m.name for m in mods if m.kind not in ("expert", "router")}
-    chosen: list[LinearModule] = []
+    known = {m.name for m in mods if m.kind not in ("expert", "router")} | {
+        m.name for m in mods if m.kind == "router"}
+    chosen: dict[LinearModule, int] = {}
     for name in names:
+        factor = 1
         if name == "all-linear":
-            picked = [m for m in mods if m.kind not in ("expert", "lm_head", "router")]
+            picked = [m for m in mods if m.kind != "lm_head"]
         elif name == "attention":
             picked = [m for m in mods if m.kind in _ATTENTION]
         elif name == "mlp":
@@ -268,23 +275,26 @@ def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]"
         elif name == "experts":
             picked = [m for m in mods if m.kind == "expert"]
             if not picked:
-                raise ValueError(f"targets: 'experts' names no module, {spec.name or spec.model_type} "
-                                 f"has no mixture-of-experts layer")
+                raise ValueError(f"targets: 'experts' names no module, "
+                                 f"{spec.name or spec.model_type} has no mixture-of-experts layer")
         elif name in known:
-            picked = [m for m in mods if m.name == name and m.kind not in ("expert", "router")]
+            picked = [m for m in mods if m.name == name and m.kind != "expert"]
         else:
             raise _check.unknown("targets", name, sorted(known) + list(TARGET_GROUPS),
                                  what=f"module of {spec.name or spec.model_type}", show=30)
-        chosen += [m for m in picked if m not in chosen]
-    return tuple(chosen)
+        for m in picked:
+            factor = 2 if name == "all-linear" and m.kind == "expert" and \
+                m.name == "gate_up_proj" else 1
+            chosen[m] = max(chosen.get(m, 0), factor)
+    return list(chosen.items())
 
 
 def lora_params(spec: ModelSpec, rank: int = 16,
                 targets: "str | tuple[str, ...] | list[str]" = "all-linear") -> int:
     r"""Trainable LoRA parameters: :math:`\sum r\,(i + o)` over every targeted module."""
     r = _check.integer("rank", rank, minimum=1)
-    return sum(r * (m.in_features + m.out_features) * m.count
-               for m in target_modules(spec, targets))
+    return sum(f * r * (m.in_features + m.out_features) * m.count
+               for m, f in _targets(spec, targets))
 
 
 def nf4_bytes(n: int, *, double_quant: bool = True) -> int:
@@ -613,15 +623,14 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
         weights = w * params
         lora = 0
     else:
-        mods = target_modules(spec, lora_targets)
         r = _check.integer("lora_rank", lora_rank, minimum=1)
         trainable = []
-        for mod in mods:
+        for mod, f in _targets(spec, lora_targets):
             if mod.kind == "expert":
                 e = spec.num_experts
                 layers = mod.count // e
-                trainable += [((r * e, mod.in_features), layers),
-                              ((mod.out_features, r * e), layers)]
+                trainable += [((f * r * e, mod.in_features), layers),
+                              ((mod.out_features, f * r * e), layers)]
             else:
                 trainable += [((r, mod.in_features), mod.count),
                               ((mod.out_features, r), mod.count)]
