@@ -46,7 +46,11 @@ def test_catalogue_covers_the_required_cards():
                 "RTX 5090", "RTX A4000", "RTX A6000", "L4", "L40S", "T4", "A10G", "V100 SXM2 16GB",
                 "V100 SXM2 32GB", "A100 SXM 40GB", "A100 SXM 80GB", "H100 SXM 80GB", "H100 PCIe 80GB",
                 "H100 NVL 94GB", "H200 141GB", "B200 180GB", "MI250X", "MI300X", "MI325X",
-                "M2 Ultra 192GB", "M3 Max 128GB", "M4 Max 128GB"]
+                "M2 Ultra 192GB", "M3 Max 128GB", "M4 Max 128GB",
+                # what people buy or rent for 2025-2026 models
+                "B300 288GB", "GB200 186GB", "GB300 279GB", "H20 96GB", "MI355X",
+                "RTX PRO 6000 Blackwell 96GB", "DGX Spark 128GB",
+                "Ryzen AI Max+ 395 128GB", "M3 Ultra 512GB"]
     assert set(required) <= set(gpu_names())
 
 
@@ -86,6 +90,19 @@ def test_catalogue_covers_the_required_cards():
     ("m2 ultra", "M2 Ultra 192GB"),
     ("Apple M4 Max", "M4 Max 128GB"),
     ("m3 max", "M3 Max 128GB"),
+    ("b300", "B300 288GB"),
+    ("gb200", "GB200 186GB"),                # the superchip's GPU, not the B200
+    ("b200", "B200 180GB"),
+    ("NVIDIA GB300", "GB300 279GB"),
+    ("h20", "H20 96GB"),                          # not the H200
+    ("h200", "H200 141GB"),
+    ("AMD Instinct MI355X", "MI355X"),
+    ("rtx pro 6000", "RTX PRO 6000 Blackwell 96GB"),
+    ("dgx spark", "DGX Spark 128GB"),
+    ("AMD Ryzen AI Max+ 395", "Ryzen AI Max+ 395 128GB"),
+    ("ryzen ai max 395", "Ryzen AI Max+ 395 128GB"),
+    ("strix halo", "Ryzen AI Max+ 395 128GB"),
+    ("Apple M3 Ultra", "M3 Ultra 512GB"),
 ])
 def test_forgiving_names(query, expected):
     assert get_gpu(query).name == expected
@@ -192,6 +209,88 @@ def test_spot_checks_against_sources(name, sold, reported_mib, bandwidth_tb_s):
     assert g.memory_sold == sold
     assert g.reported_mib == reported_mib
     assert g.bandwidth_bytes_per_s == Fraction(bandwidth_tb_s) * 10**12
+
+
+@pytest.mark.parametrize("name, sold, bandwidth_gb_s", [
+    # datasheet / launch figures as each entry's source gives them (GB, GB/s, decimal)
+    ("B300 288GB", 288, 8000),
+    ("GB200 186GB", 186, 8000),
+    ("GB300 279GB", 279, 8000),
+    ("H20 96GB", 96, 4000),
+    ("MI355X", 288, 8000),
+    ("RTX PRO 6000 Blackwell 96GB", 96, 1792),   # 28 Gbit/s x 512 bits / 8
+    ("DGX Spark 128GB", 128, 273),
+    ("Ryzen AI Max+ 395 128GB", 128, 256),       # 8000 MT/s x 256 bits / 8
+    ("M3 Ultra 512GB", 512, 819),
+])
+def test_2025_2026_entries_load_in_the_right_units(name, sold, bandwidth_gb_s):
+    g = get_gpu(name)
+    assert g.memory_sold == sold and g.memory_sold_unit == "GB"
+    assert g.memory_bytes == sold * 1024**3
+    assert g.bandwidth_bytes_per_s == bandwidth_gb_s * 1000**3
+    assert g.bandwidth_gb_s == bandwidth_gb_s
+
+
+@pytest.mark.parametrize("name, usable_gib", [
+    ("Ryzen AI Max+ 395 128GB", 96),   # largest Variable Graphics Memory setting
+    ("M3 Ultra 512GB", 384),           # macOS default wired limit: 3/4 of 512 GiB
+    ("DGX Spark 128GB", None),         # no sourced figure: left empty, not guessed
+])
+def test_unified_machines_record_the_gpu_share(name, usable_gib):
+    g = get_gpu(name)
+    assert g.unified_memory is True
+    if usable_gib is None:
+        assert g.gpu_usable_bytes is None and g.gpu_usable_gib is None
+        return
+    assert g.gpu_usable_bytes == usable_gib * 2**30
+    assert g.gpu_usable_gib == usable_gib
+    assert g.gpu_usable_bytes < g.memory_bytes
+    assert g.gpu_usable_source and g.gpu_usable_source.strip()
+
+
+def test_only_shared_memory_machines_are_unified():
+    by_name = {r["name"]: r for r in ROWS}
+    for gpu in all_gpus():
+        row = by_name[gpu.name]
+        assert gpu.unified_memory == row.get("unified_memory", False)
+        assert gpu.gpu_usable_bytes == row.get("gpu_usable_bytes")
+        if gpu.vendor == "Apple":
+            assert gpu.unified_memory
+        if not gpu.unified_memory:
+            assert gpu.gpu_usable_bytes is None and gpu.gpu_usable_source is None
+        else:
+            assert "nified" in gpu.note   # the note says the pool is shared
+
+
+def _unified(**kwargs):
+    base = dict(name="soc", aliases=(), vendor="AMD", memory_type="LPDDR5X",
+                memory_sold=4, memory_sold_unit="GB", memory_bytes=4 * 2**30,
+                reported_mib=None,
+                bandwidth_bytes_per_s=10**9, source="test")
+    base.update(kwargs)
+    return GPU(**base)
+
+
+def test_gpu_usable_bytes_needs_unified_memory():
+    with pytest.raises(ValueError, match="unified_memory"):
+        _unified(gpu_usable_bytes=2**30, gpu_usable_source="test")
+
+
+def test_gpu_usable_bytes_cannot_exceed_the_pool():
+    with pytest.raises(ValueError, match="gpu_usable_bytes"):
+        _unified(unified_memory=True, gpu_usable_bytes=4 * 2**30 + 1,
+                 gpu_usable_source="test")
+
+
+def test_gpu_usable_bytes_needs_a_source():
+    with pytest.raises(ValueError, match="gpu_usable_source"):
+        _unified(unified_memory=True, gpu_usable_bytes=2**30)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_gpu_usable_bytes_must_be_a_positive_integer(bad):
+    with pytest.raises((TypeError, ValueError), match="gpu_usable_bytes"):
+        _unified(unified_memory=True, gpu_usable_bytes=bad, gpu_usable_source="test")
 
 
 def test_h100_capacity_worked_number():

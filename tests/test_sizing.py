@@ -121,7 +121,7 @@ BAD_INPUTS = [
     (dict(model="[1, 2]"), "must hold a JSON object"),
     (dict(model="[" * 100_000), "nested too deeply"),
     (dict(model="{}"), "'model_type' is required"),
-    (dict(model='{"model_type": "bert", "hidden_size": 8}'), "Unknown model_type 'bert'"),
+    (dict(model='{"model_type": "bert", "hidden_size": 8}'), "'bert', an architecture vramlib does not support"),
     (dict(model='{"model_type": "llama", "hidden_size": 4096}'), "is required"),
     (dict(model='{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, '
                 f'"num_hidden_layers": {MAX_LAYERS + 1}}}'), "no published model has more"),

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import _check
+from . import _check, _data
 
 _MISSING = object()
 
-# Class defaults in transformers 5.17, for the keys that shape the parameters or the KV cache.
+# Class defaults in transformers 5.24 (unchanged since 5.17 for these types), for the keys that shape the parameters or the KV cache.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "llama": dict(vocab_size=32000, intermediate_size=11008, num_key_value_heads=None, head_dim=None,
                   tie_word_embeddings=False, attention_bias=False, mlp_bias=False),
@@ -74,6 +74,14 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
                         tie_word_embeddings=False, attention_bias=False, num_nextn_predict_layers=1),
 }
 
+# max_position_embeddings, the class default where a file leaves it out (transformers 5.24)
+for _type, _positions in dict(llama=2048, mistral=131072, mixtral=131072, qwen2=32768,
+                              qwen2_moe=32768, qwen3=32768, qwen3_moe=32768, gemma=8192,
+                              gemma2=8192, gemma3_text=131072, phi3=4096, olmo2=2048,
+                              granite=2048, cohere=8192, starcoder2=4096, gpt_neox=2048,
+                              falcon=2048, deepseek_v3=4096).items():
+    _DEFAULTS[_type]["max_position_embeddings"] = _positions
+
 # attribute_map of the configuration classes: other name in a file -> the name read here.
 _RENAMED: dict[str, dict[str, str]] = {
     "mixtral": {"num_experts": "num_local_experts"},
@@ -85,7 +93,6 @@ _RENAMED: dict[str, dict[str, str]] = {
 # Multimodal wrappers whose language model is sized: wrapper type -> (key, text model type).
 WRAPPERS: dict[str, tuple[str, str]] = {"gemma3": ("text_config", "gemma3_text")}
 
-SUPPORTED: tuple[str, ...] = tuple(_DEFAULTS)
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads")
 #: a bound on layers, so that a mistyped config cannot make per-layer tuples exhaust memory
 MAX_LAYERS = 100_000
@@ -106,14 +113,18 @@ class _Reader:
                                      f"{self.cfg[name]!r})")
                 self.cfg[name] = self.cfg.pop(other)
         self.defaults = _DEFAULTS[model_type]
+        self.read: set[str] = set()       # keys the reader looked at
+        self.defaulted: set[str] = set()  # ... of which the file lacked and the class default filled
 
     def has(self, key: str) -> bool:
         return self.cfg.get(key) is not None
 
     def raw(self, key: str) -> Any:
+        self.read.add(key)
         if key in self.cfg:
             return self.cfg[key]
         if key in self.defaults:
+            self.defaulted.add(key)
             return self.defaults[key]
         if key in _REQUIRED:
             raise ValueError(f"config key {key!r} is required for a {self.model_type} model and is missing")
@@ -187,13 +198,22 @@ def _layer_types(r: _Reader, n_layers: int, window: int | None,
         if not isinstance(given, (list, tuple)) or len(given) != n_layers:
             raise ValueError(f"config key 'layer_types' must be a list of {n_layers} entries (one per "
                              f"layer, num_hidden_layers = {n_layers}), got {given!r}")
-        for kind in given:
-            if kind not in _LAYER_TYPES:
-                raise _check.unknown("config key 'layer_types'", kind, _LAYER_TYPES, what="layer type")
+        _known_layer_types(r, given, _LAYER_TYPES)
         kinds = list(given)
     if window is None:
         kinds = ["full_attention"] * n_layers
     return tuple(kinds)
+
+
+def _known_layer_types(r: _Reader, given: Any, accepted: tuple[str, ...]) -> None:
+    """Refuse a ``layer_types`` entry this model type does not have (no guessing: a layer kind
+    the reader does not know is never sized as another kind)."""
+    for i, kind in enumerate(given):
+        if kind not in accepted:
+            raise ValueError(f"config key 'layer_types' names {_check.shown(kind)} for layer {i}, "
+                             f"a layer type a {r.model_type} model does not have; its layers "
+                             f"are {', '.join(accepted)}. vramlib refuses rather than size it as "
+                             f"another kind")
 
 
 def _common(r: _Reader) -> dict:
@@ -201,7 +221,8 @@ def _common(r: _Reader) -> dict:
     n_heads = r.int("num_attention_heads")
     return dict(vocab_size=r.int("vocab_size"), hidden_size=hidden,
                 num_hidden_layers=r.int("num_hidden_layers"), num_attention_heads=n_heads,
-                tie_word_embeddings=r.flag("tie_word_embeddings"))
+                tie_word_embeddings=r.flag("tie_word_embeddings"),
+                max_position_embeddings=r.int("max_position_embeddings", null=None))
 
 
 def _window(r: _Reader, enabled: bool = True) -> int | None:
@@ -407,14 +428,61 @@ _READERS: dict[str, Callable[[_Reader], dict]] = {
 }
 
 
+# transformers' module names where they differ from q/k/v/o_proj and gate/up/down_proj
+_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "gpt_neox": dict(attention_names=("query_key_value", "dense"),
+                     mlp_names=("dense_h_to_4h", "dense_4h_to_h")),
+    "falcon": dict(attention_names=("query_key_value", "dense"),
+                   mlp_names=("dense_h_to_4h", "dense_4h_to_h")),
+    "starcoder2": dict(mlp_names=("c_fc", "c_proj")),
+    "phi3": dict(attention_names=("qkv_proj", "o_proj"), mlp_names=("gate_up_proj", "down_proj")),
+}
+
+#: the heads a causal-LM checkpoint's ``architectures`` may name (others, such as a
+#: sequence-classification head, have different weights and are refused)
+_HEADS = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
+
+
+def _check_architectures(cfg: dict) -> None:
+    archs = cfg.get("architectures")
+    if archs is None:
+        return
+    if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
+        raise TypeError(f"config key 'architectures' must be a list of class names, got "
+                        f"{_check.shown(archs)}")
+    for arch in archs:
+        if not arch.endswith(_HEADS):
+            raise ValueError(f"config key 'architectures' names {_check.shown(arch)}, which is not a "
+                             f"language model with an LM head ({', '.join('*' + h for h in _HEADS)}); "
+                             f"vramlib sizes causal language models only")
+
+
+def _unknown_model_type(model_type: object) -> ValueError:
+    """An unsupported model_type: a transformers architecture vramlib does not read is said to be
+    unsupported (never "did you mean" another architecture); anything else may be a typo."""
+    supported = sorted(set(_READERS) | set(WRAPPERS))
+    listed = ", ".join(supported)
+    if not isinstance(model_type, str):
+        return TypeError(f"config key 'model_type' must be a string, got {_check.shown(model_type)}")
+    if model_type in _data.load("hf_model_types.json")["model_types"]:
+        return ValueError(f"config key 'model_type' is {model_type!r}, an architecture vramlib does "
+                          f"not support (it refuses rather than size it as another). "
+                          f"Supported: {listed}")
+    close = _check.suggestions(model_type, supported, cutoff=0.8)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ValueError(f"unknown model_type {_check.shown(model_type)} for config key "
+                      f"'model_type'.{hint} Supported: {listed}")
+
+
 def spec_fields(cfg: dict) -> dict:
     """The ModelSpec fields (without name and source) for one parsed config.json dict."""
     if not isinstance(cfg, dict):
         raise TypeError(f"a config must be a JSON object (dict), got {type(cfg).__name__}")
     if "model_type" not in cfg:
         raise ValueError("config key 'model_type' is required and is missing")
+    _check_architectures(cfg)
     model_type = cfg["model_type"]
-    if model_type in WRAPPERS:
+    if isinstance(model_type, str) and model_type in WRAPPERS:
         key, text_type = WRAPPERS[model_type]
         inner = cfg.get(key)
         if not isinstance(inner, dict):
@@ -423,11 +491,63 @@ def spec_fields(cfg: dict) -> dict:
         inner_type = inner.get("model_type", text_type)
         if inner_type != text_type:
             raise ValueError(f"config key '{key}.model_type' must be {text_type!r} inside a {model_type} "
-                             f"config, got {inner_type!r}")
+                             f"config, got {_check.shown(inner_type)}")
         cfg, model_type = inner, text_type
     if not isinstance(model_type, str) or model_type not in _READERS:
-        raise _check.unknown("config key 'model_type'", model_type, list(_READERS) + list(WRAPPERS),
-                             what="model_type", show=len(_READERS) + len(WRAPPERS))
-    fields = _READERS[model_type](_Reader(cfg, model_type))
+        raise _unknown_model_type(model_type)
+    reader = _Reader(cfg, model_type)
+    fields = _READERS[model_type](reader)
     fields["model_type"] = model_type
+    _check_unread_layer_types(reader, fields)
+    if "layers" not in fields and model_type in _NAMES:
+        from .layers.stack import uniform_stack
+        fields["layers"] = uniform_stack(_Flat(fields), **_NAMES[model_type])
+    fields["defaulted_keys"] = tuple(sorted(reader.defaulted))
     return fields
+
+
+def _check_unread_layer_types(r: _Reader, fields: dict) -> None:
+    """A ``layer_types`` the reader did not consult must agree with the layers it built:
+    transformers ignores the key for such types, and a file that says otherwise is not sized."""
+    given = r.cfg.get("layer_types")
+    if given is None or "layer_types" in r.read:
+        return
+    n = fields["num_hidden_layers"]
+    if not isinstance(given, (list, tuple)) or len(given) != n:
+        raise ValueError(f"config key 'layer_types' must be a list of {n} entries (one per layer, "
+                         f"num_hidden_layers = {n}), got {_check.shown(given)}")
+    built = fields.get("layer_types") or ("full_attention",) * n
+    if "layers" in fields:
+        built = tuple(x.layer_type for x in fields["layers"])
+    _known_layer_types(r, given, tuple(dict.fromkeys(built)))
+    if tuple(given) != tuple(built):
+        raise ValueError(f"config key 'layer_types' ({_check.shown(given)}) disagrees with the layers "
+                         f"a {r.model_type} model builds from its other keys ({', '.join(built)}); "
+                         f"transformers ignores the key for this type, and vramlib refuses rather "
+                         f"than guess which is meant")
+
+
+class _Flat:
+    """Flat ModelSpec fields with ModelSpec's defaults, for building a layer stack."""
+
+    def __init__(self, fields: dict):
+        from .models import ModelSpec
+        defaults = {f: getattr(ModelSpec, f) for f in ModelSpec.__dataclass_fields__
+                    if hasattr(ModelSpec, f)}
+        self.__dict__.update(defaults)
+        self.__dict__.update(fields)
+        n = fields["num_hidden_layers"]
+        self.layer_types = tuple(fields.get("layer_types") or ("full_attention",) * n)
+        self.mlp_layer_types = tuple(fields.get("mlp_layer_types")
+                                     or (("moe" if fields.get("num_experts") else "dense"),) * n)
+
+
+# The families of 2025-2026 live in vramlib/families/: each module adds its readers here.
+from .families import FAMILIES  # noqa: E402  (they use the helpers above)
+
+for _family in FAMILIES:
+    _DEFAULTS.update(_family.DEFAULTS)
+    _RENAMED.update(getattr(_family, "RENAMED", {}))
+    WRAPPERS.update(getattr(_family, "WRAPPERS", {}))
+    _READERS.update(_family.READERS)
+SUPPORTED = tuple(_READERS)

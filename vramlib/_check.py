@@ -58,13 +58,13 @@ def normalise(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
 
 
-def suggestions(value: str, known: Iterable[str], n: int = 3) -> list[str]:
+def suggestions(value: str, known: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
     """The closest known names to ``value`` (case- and separator-insensitive)."""
     known = list(known)
     by_key: dict[str, str] = {}
     for k in known:
         by_key.setdefault(normalise(k), k)
-    close = difflib.get_close_matches(normalise(value), list(by_key), n=n, cutoff=0.5)
+    close = difflib.get_close_matches(normalise(value), list(by_key), n=n, cutoff=cutoff)
     return [by_key[c] for c in close]
 
 
@@ -76,6 +76,12 @@ def unknown(argument: str, value: object, known: Iterable[str], *, what: str = "
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     listed = ", ".join(known[:show]) + (f", … ({len(known)} in all)" if len(known) > show else "")
     return ValueError(f"unknown {what} {value!r} for {argument}.{hint} Accepted: {listed}")
+
+
+def shown(value: object, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for echoing user input in an error."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def text(name: str, value: object) -> str:

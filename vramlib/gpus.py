@@ -16,6 +16,13 @@ Bandwidth is the datasheet peak, in decimal units: 3.35 TB/s is :math:`3.35 \cdo
 
 The entries live in ``vramlib/data/gpus.json``, each with its datasheet (``source``) and, separately,
 where its reported figure was seen (``reported_source``).
+
+Unified-memory machines (Apple silicon, DGX Spark, Ryzen AI Max) share one pool
+between CPU, GPU and operating system: ``unified_memory`` marks them, and
+``gpu_usable_bytes`` (with ``gpu_usable_source``) records how much of the pool the GPU
+may use by default where a source states it (a BIOS variable-graphics-memory limit,
+macOS's default GPU wired limit). It is ``None`` where no figure was found;
+:attr:`GPU.capacity_bytes` does not use it.
 """
 from __future__ import annotations
 
@@ -54,6 +61,9 @@ class GPU:
     note: str = ""
     form_factor: str | None = None
     interconnect: str | None = None
+    unified_memory: bool = False
+    gpu_usable_bytes: int | None = None
+    gpu_usable_source: str | None = None
 
     def __post_init__(self) -> None:
         _check.text("name", self.name)
@@ -67,6 +77,18 @@ class GPU:
                                  f"than is built")
             if not self.reported_source:
                 raise ValueError(f"{self.name}: reported_mib needs a reported_source")
+        if self.gpu_usable_bytes is not None:
+            _check.integer("gpu_usable_bytes", self.gpu_usable_bytes, minimum=1)
+            if not self.unified_memory:
+                raise ValueError(f"{self.name}: gpu_usable_bytes is only for "
+                                 f"unified_memory machines")
+            if self.gpu_usable_bytes > self.memory_bytes:
+                raise ValueError(f"{self.name}: gpu_usable_bytes "
+                                 f"({self.gpu_usable_bytes} B) exceeds memory_bytes "
+                                 f"({self.memory_bytes} B)")
+            if not self.gpu_usable_source:
+                raise ValueError(f"{self.name}: gpu_usable_bytes needs a "
+                                 f"gpu_usable_source")
 
     @property
     def capacity_bytes(self) -> int:
@@ -86,6 +108,13 @@ class GPU:
     def capacity_gb(self) -> float:
         """:attr:`capacity_bytes` in GB (10**9)."""
         return self.capacity_bytes / GB
+
+    @property
+    def gpu_usable_gib(self) -> float | None:
+        """:attr:`gpu_usable_bytes` in GiB (2**30); ``None`` where none is known."""
+        if self.gpu_usable_bytes is None:
+            return None
+        return self.gpu_usable_bytes / GIB
 
     @property
     def bandwidth_gb_s(self) -> float:
@@ -130,7 +159,11 @@ def _catalogue() -> tuple[tuple[GPU, ...], dict[str, GPU], dict[str, GPU]]:
                   reported_mib=row.get("reported_mib"),
                   bandwidth_bytes_per_s=row["bandwidth_bytes_per_s"], source=row["source"],
                   reported_source=row.get("reported_source"), note=row.get("note", ""),
-                  form_factor=row.get("form_factor"), interconnect=row.get("interconnect"))
+                  form_factor=row.get("form_factor"),
+                  interconnect=row.get("interconnect"),
+                  unified_memory=row.get("unified_memory", False),
+                  gpu_usable_bytes=row.get("gpu_usable_bytes"),
+                  gpu_usable_source=row.get("gpu_usable_source"))
         entries.append(gpu)
         for key in (gpu.name, *gpu.aliases):
             k = _check.normalise(key)

@@ -62,38 +62,95 @@ def kv_row_elements(spec: ModelSpec, *, mla_expanded: bool = False) -> tuple[int
     return row, row
 
 
-def _token_bytes(spec: ModelSpec, precision: Precision, mla_expanded: bool) -> int:
-    """Bytes one layer adds per cached token: a key row plus a value row, each in whole blocks."""
-    k, v = kv_row_elements(spec, mla_expanded=mla_expanded)
-    return precision.bytes_for(k) + precision.bytes_for(v)
+def _dtypes(dtype: object, state_dtype: object) -> tuple[Precision, Precision]:
+    """The cache's element type, and the states' (their own if given, else the cache's when it is
+    a 16- or 32-bit float, else bf16: engines do not quantize recurrent states with the KV cache)."""
+    kv = get_precision(dtype)
+    if state_dtype is not None:
+        return kv, get_precision(state_dtype)
+    if kv.name in ("fp32", "tf32", "fp16", "bf16"):
+        return kv, kv
+    return kv, get_precision("bf16")
+
+
+def cache_bytes_per_layer(spec: ModelSpec, *, tokens: int, batch: int = 1,
+                          dtype: "str | int | Precision" = "bf16",
+                          state_dtype: "str | int | Precision | None" = None,
+                          mla_expanded: bool = False) -> list[dict[str, int]]:
+    r"""What each layer keeps for ``batch`` sequences of ``tokens`` tokens, by part, in layer order.
+
+    Parts that grow with the context: ``keys`` and ``values`` (attention), ``latent`` (MLA),
+    ``indexer_keys`` (a sparse-attention indexer). Parts held per sequence whatever its length:
+    ``conv_state`` and ``recurrent_state`` (linear attention, state-space and convolution layers),
+    in ``state_dtype``. A layer that keeps nothing (one that reuses another layer's keys and
+    values) has an empty dict.
+    """
+    spec = _spec(spec)
+    t = _check.integer("tokens", tokens, minimum=0)
+    b = _check.integer("batch", batch, minimum=1)
+    if not isinstance(mla_expanded, bool):
+        raise TypeError(f"mla_expanded must be True or False, got {mla_expanded!r}")
+    kv, state = _dtypes(dtype, state_dtype)
+    seen: dict[int, dict[str, int]] = {}
+    out = []
+    for layer in spec.layers:
+        mixer = layer.mixer
+        if id(mixer) not in seen:
+            parts = mixer.cache_bytes(t, kv, state, mla_expanded=mla_expanded)
+            seen[id(mixer)] = {k: v * b for k, v in parts.items()}
+        out.append(dict(seen[id(mixer)]))
+    return out
 
 
 def kv_cache_bytes_per_layer(spec: ModelSpec, *, tokens: int, batch: int = 1,
                              dtype: "str | int | Precision" = "bf16",
+                             state_dtype: "str | int | Precision | None" = None,
                              mla_expanded: bool = False) -> list[int]:
-    r"""KV-cache bytes of each layer, in layer order: :math:`\text{kept}_\ell \cdot \text{row bytes}
+    r"""Bytes each layer keeps, in layer order: the sum of its parts in
+    :func:`cache_bytes_per_layer`. For attention, :math:`\text{kept}_\ell \cdot \text{row bytes}
     \cdot B`, where a full-attention layer keeps :math:`T` tokens and a sliding layer
-    :math:`\min(T, W)`. ``tokens`` may be 0 (an empty cache: 0 bytes)."""
-    spec = _spec(spec)
-    t = _check.integer("tokens", tokens, minimum=0)
-    b = _check.integer("batch", batch, minimum=1)
-    per_token = _token_bytes(spec, get_precision(dtype), mla_expanded)
-    window = spec.sliding_window
-    return [(min(t, window) if kind == "sliding_attention" else t) * per_token * b
-            for kind in spec.layer_types]
+    :math:`\min(T, W)`. ``tokens`` may be 0 (an empty cache: 0 bytes, states aside)."""
+    return [sum(parts.values()) for parts in cache_bytes_per_layer(
+        spec, tokens=tokens, batch=batch, dtype=dtype, state_dtype=state_dtype,
+        mla_expanded=mla_expanded)]
+
+
+def cache_breakdown(spec: ModelSpec, *, tokens: int, batch: int = 1,
+                    dtype: "str | int | Precision" = "bf16",
+                    state_dtype: "str | int | Precision | None" = None,
+                    mla_expanded: bool = False) -> dict[str, dict[str, int]]:
+    """The cache by kind of layer and part: ``{layer_type: {part: bytes}}``, summed over layers.
+
+    >>> from vramlib.models import ModelSpec
+    >>> spec = ModelSpec("llama", 128256, 4096, 32, 32, 8, 128, 14336)
+    >>> cache_breakdown(spec, tokens=1024)
+    {'full_attention': {'keys': 67108864, 'values': 67108864}}
+    """
+    out: dict[str, dict[str, int]] = {}
+    per_layer = cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
+                                      state_dtype=state_dtype, mla_expanded=mla_expanded)
+    for layer, parts in zip(spec.layers, per_layer):
+        kind = out.setdefault(layer.layer_type, {})
+        for part, n in parts.items():
+            kind[part] = kind.get(part, 0) + n
+    return out
 
 
 def kv_cache_bytes(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                   dtype: "str | int | Precision" = "bf16", mla_expanded: bool = False) -> int:
-    r"""Bytes of the KV cache for ``tokens`` tokens of context in each of ``batch`` sequences.
+                   dtype: "str | int | Precision" = "bf16",
+                   state_dtype: "str | int | Precision | None" = None,
+                   mla_expanded: bool = False) -> int:
+    r"""Bytes a model keeps for ``batch`` sequences of ``tokens`` tokens: its whole cache.
 
-    .. math::  M_{KV} = B \sum_{\ell=1}^{L} \text{kept}_\ell(T)\,
-               \bigl(\text{bytes}(k_\text{row}) + \text{bytes}(v_\text{row})\bigr)
+    .. math::  M = B \sum_{\ell=1}^{L} \Bigl(\text{kept}_\ell(T)\,\text{bytes per token}_\ell
+               + \text{state bytes}_\ell\Bigr)
 
     with :math:`\text{kept}_\ell(T) = T` for full attention and :math:`\min(T, W)` for a sliding
-    window of :math:`W` (see the module notes for what transformers keeps). ``dtype`` is the cache's
-    element type (``"bf16"``, ``"fp8"``, ``"q8_0"``...). For DeepSeek-V3, the latent is counted;
-    ``mla_expanded=True`` counts per-head K and V instead.
+    window of :math:`W` (see the module notes for what transformers keeps), and the state bytes
+    of linear-attention, state-space and convolution layers, which do not grow with :math:`T`.
+    ``dtype`` is the KV cache's element type (``"bf16"``, ``"fp8"``, ``"q8_0"``...),
+    ``state_dtype`` the states' (default: see :func:`cache_bytes_per_layer`). For DeepSeek-V3 the
+    latent is counted; ``mla_expanded=True`` counts per-head K and V instead.
 
     >>> from vramlib.models import ModelSpec
     >>> spec = ModelSpec("llama", 128256, 4096, 32, 32, 8, 128, 14336)
@@ -101,7 +158,14 @@ def kv_cache_bytes(spec: ModelSpec, *, tokens: int, batch: int = 1,
     1073741824
     """
     return sum(kv_cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
-                                        mla_expanded=mla_expanded))
+                                        state_dtype=state_dtype, mla_expanded=mla_expanded))
+
+
+def state_bytes_per_sequence(spec: ModelSpec, dtype: "str | int | Precision" = "bf16",
+                             state_dtype: "str | int | Precision | None" = None) -> int:
+    """Bytes one sequence keeps whatever its length: the convolution and recurrent states of
+    every layer that has them (0 for a model of attention layers only)."""
+    return kv_cache_bytes(spec, tokens=0, dtype=dtype, state_dtype=state_dtype)
 
 
 def kv_bytes_per_token(spec: ModelSpec, dtype: "str | int | Precision" = "bf16", *,
@@ -109,6 +173,17 @@ def kv_bytes_per_token(spec: ModelSpec, dtype: "str | int | Precision" = "bf16",
     r"""Bytes one more token adds to one sequence's cache while every window is still filling:
     :math:`\sum_\ell (\text{bytes}(k_\text{row}) + \text{bytes}(v_\text{row}))`, for
     llama-style models :math:`2 L n_{kv} d_h b` (131,072 bytes for Llama 3.1 8B in bf16).
-    Past a sliding window, its layers stop growing: use :func:`kv_cache_bytes` for long contexts."""
+    Layers without a per-token cache add nothing. Past a sliding window, its layers stop growing:
+    use :func:`kv_cache_bytes` for long contexts."""
     spec = _spec(spec)
-    return spec.num_hidden_layers * _token_bytes(spec, get_precision(dtype), mla_expanded)
+    if not isinstance(mla_expanded, bool):
+        raise TypeError(f"mla_expanded must be True or False, got {mla_expanded!r}")
+    kv = get_precision(dtype)
+    per_mixer: dict[int, int] = {}
+    total = 0
+    for layer in spec.layers:
+        m = layer.mixer
+        if id(m) not in per_mixer:
+            per_mixer[id(m)] = m.bytes_per_token(kv, mla_expanded=mla_expanded)
+        total += per_mixer[id(m)]
+    return total

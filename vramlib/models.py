@@ -29,9 +29,12 @@ import copy
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from . import _arch, _check, _data
+from .layers import Layer, LatentAttention, Linear
+from .layers.stack import uniform_stack
 
 GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
 SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
@@ -102,6 +105,10 @@ class ModelSpec:
     mtp_layers: int = 0
     name: str | None = None
     source: str | None = None
+    layers: tuple[Layer, ...] = ()
+    extra_params: tuple[tuple[str, int], ...] = ()
+    max_position_embeddings: int | None = None
+    defaulted_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check.text("model_type", self.model_type)
@@ -124,6 +131,39 @@ class ModelSpec:
         n = self.num_hidden_layers
         if n > _arch.MAX_LAYERS:
             raise ValueError(f"num_hidden_layers must be at most {_arch.MAX_LAYERS:,}, got {n:,}")
+        if self.layers:
+            self._take_layers()
+        else:
+            self._check_flat_layers()
+        mlps = self.mlp_layer_types
+        if "moe" in mlps:
+            _check.integer("num_experts", self.num_experts, minimum=1)
+            _check.integer("experts_per_token", self.experts_per_token, minimum=1)
+            _check.integer("moe_intermediate_size", self.moe_intermediate_size, minimum=1)
+            if self.experts_per_token > self.num_experts:
+                raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds num_experts "
+                                 f"({self.num_experts})")
+        if self.sliding_window is not None or "sliding_attention" in self.layer_types:
+            _check.integer("sliding_window", self.sliding_window, minimum=1)
+        if self.kv_lora_rank is not None:
+            _check.integer("kv_lora_rank", self.kv_lora_rank, minimum=1)
+            for field in ("qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+                _check.integer(field, getattr(self, field), minimum=1)
+        if self.q_lora_rank is not None:
+            _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
+        if self.max_position_embeddings is not None:
+            _check.integer("max_position_embeddings", self.max_position_embeddings, minimum=1)
+        for group, count in self.extra_params:
+            if group not in GROUPS:
+                raise _check.unknown("extra_params group", group, GROUPS, what="parameter group")
+            _check.integer(f"extra_params[{group!r}]", count, minimum=0)
+        object.__setattr__(self, "defaulted_keys", tuple(self.defaulted_keys))
+        if not self.layers:
+            object.__setattr__(self, "layers", uniform_stack(self))
+
+    def _check_flat_layers(self) -> None:
+        """Without ``layers``: the flat ``layer_types``/``mlp_layer_types`` describe the stack."""
+        n = self.num_hidden_layers
         layers = tuple(self.layer_types) or ("full_attention",) * n
         mlps = tuple(self.mlp_layer_types) or (("moe" if self.num_experts else "dense"),) * n
         object.__setattr__(self, "layer_types", layers)
@@ -133,21 +173,16 @@ class ModelSpec:
                              f"'sliding_attention', got {layers!r}")
         if len(mlps) != n or not set(mlps) <= {"dense", "moe"}:
             raise ValueError(f"mlp_layer_types must hold {n} entries, each 'dense' or 'moe', got {mlps!r}")
-        if "moe" in mlps:
-            _check.integer("num_experts", self.num_experts, minimum=1)
-            _check.integer("experts_per_token", self.experts_per_token, minimum=1)
-            _check.integer("moe_intermediate_size", self.moe_intermediate_size, minimum=1)
-            if self.experts_per_token > self.num_experts:
-                raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds num_experts "
-                                 f"({self.num_experts})")
-        if self.sliding_window is not None or "sliding_attention" in layers:
-            _check.integer("sliding_window", self.sliding_window, minimum=1)
-        if self.kv_lora_rank is not None:
-            _check.integer("kv_lora_rank", self.kv_lora_rank, minimum=1)
-            for field in ("qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
-                _check.integer(field, getattr(self, field), minimum=1)
-        if self.q_lora_rank is not None:
-            _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
+
+    def _take_layers(self) -> None:
+        """With ``layers``: they are the truth, and the flat per-layer kinds are read off them."""
+        layers = tuple(self.layers)
+        if len(layers) != self.num_hidden_layers or not all(isinstance(x, Layer) for x in layers):
+            raise ValueError(f"layers must hold num_hidden_layers ({self.num_hidden_layers}) "
+                             f"Layer objects, got {len(layers)}")
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "layer_types", tuple(x.layer_type for x in layers))
+        object.__setattr__(self, "mlp_layer_types", tuple(x.ffn.kind for x in layers))
 
     # ---- reading configs -------------------------------------------------------------------
 
@@ -188,7 +223,7 @@ class ModelSpec:
     @property
     def uses_mla(self) -> bool:
         """True for multi-head latent attention (DeepSeek-V3): K and V come from a cached latent."""
-        return self.kv_lora_rank is not None
+        return any(isinstance(x.mixer, LatentAttention) for x in self.layers)
 
     @property
     def moe_layers(self) -> int:
@@ -202,84 +237,80 @@ class ModelSpec:
 
     # ---- parameters -------------------------------------------------------------------------
 
-    def _attention_weights(self) -> int:
-        h, nh = self.hidden_size, self.num_attention_heads
-        if self.uses_mla:
-            qk = self.qk_nope_head_dim + self.qk_rope_head_dim
-            q = h * nh * qk if self.q_lora_rank is None else h * self.q_lora_rank + self.q_lora_rank * nh * qk
-            kv = h * (self.kv_lora_rank + self.qk_rope_head_dim) + self.kv_lora_rank * nh * (
-                self.qk_nope_head_dim + self.v_head_dim)
-            return q + kv + nh * self.v_head_dim * h
-        q = nh * self.head_dim
-        kv = self.num_key_value_heads * self.head_dim
-        return h * q + 2 * h * kv + q * h
-
-    def _attention_biases(self) -> int:
-        if self.uses_mla:
-            qkv = (self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim
-        else:
-            qkv = (self.num_attention_heads + 2 * self.num_key_value_heads) * self.head_dim
-        return qkv * self.qkv_bias + self.hidden_size * self.o_bias
-
-    def _layer_norms(self) -> int:
-        n = self.norms_per_layer * self.hidden_size * (2 if self.norm_bias else 1)
-        if self.uses_mla:
-            return n + (self.q_lora_rank or 0) + self.kv_lora_rank
-        if self.qk_norm == "head":
-            return n + 2 * self.head_dim
-        if self.qk_norm == "full":
-            return n + (self.num_attention_heads + self.num_key_value_heads) * self.head_dim
-        return n
-
-    def _mlp_weights(self, width: int, gated: bool = True) -> int:
-        return (3 if gated else 2) * self.hidden_size * width
-
-    def _expert_weights(self) -> int:
-        """Weights of one routed expert in one layer (always gated: gate, up, down)."""
-        return self._mlp_weights(self.moe_intermediate_size)
-
     def param_groups(self) -> dict[str, int]:
         r"""Parameters by role; the values add up to :meth:`param_count`.
 
+        The model is a stack of layers (:attr:`layers`, see :mod:`vramlib.layers`), and each layer
+        counts its own: its token mixer, its feed-forward block and its norms. Around them:
+
         * ``embedding``: token embedding, :math:`VH` (no supported type has learned positions).
         * ``lm_head``: :math:`VH`, or 0 when tied to the embedding.
-        * ``attention``: projection matrices, :math:`L(2Hn_hd_h + 2Hn_{kv}d_h)`; for MLA
-          q_a (:math:`H r_q`), q_b (:math:`r_q n_h (d_{nope}+d_{rope})`), kv_a
-          (:math:`H(r_{kv}+d_{rope})`), kv_b (:math:`r_{kv} n_h (d_{nope}+d_v)`), o (:math:`n_h d_v H`).
+        * ``attention``: each token mixer's projection matrices; for llama-style attention
+          :math:`L(2Hn_hd_h + 2Hn_{kv}d_h)`, for MLA q_a (:math:`H r_q`), q_b
+          (:math:`r_q n_h (d_{nope}+d_{rope})`), kv_a (:math:`H(r_{kv}+d_{rope})`), kv_b
+          (:math:`r_{kv} n_h (d_{nope}+d_v)`), o (:math:`n_h d_v H`).
         * ``mlp``: dense MLPs (:math:`3HI` gated, :math:`2HI` plain), every routed expert
           (:math:`E \cdot 3HI_e` per MoE layer) and shared expert (:math:`3HI_s`).
         * ``router``: expert routers (:math:`EH` per MoE layer) and Qwen2-MoE's shared-expert gate
           (:math:`H`). DeepSeek-V3's ``e_score_correction_bias`` is a buffer in transformers, not a
           parameter, so it is not counted (E per MoE layer: 14,848 for DeepSeek-V3).
         * ``norm``: every norm's weight (and bias, for LayerNorm): per-layer norms, q/k norms, MLA's
-          q_a/kv_a norms, the final norm.
+          q_a/kv_a norms, the final norm; also other small per-channel vectors that formats keep
+          in high precision (attention sinks, state-space decay and skip vectors).
         * ``bias``: biases of linear layers.
+
+        ``extra_params`` adds model-level parts a family has besides these (per-layer input
+        embeddings, for example), by group.
         """
-        h, v, n = self.hidden_size, self.vocab_size, self.num_hidden_layers
-        moe, dense = self.moe_layers, n - self.moe_layers
-        mlp = dense * self._mlp_weights(self.intermediate_size, self.mlp_gated)
-        mlp += moe * (self.num_experts * self._expert_weights()
-                      + self._mlp_weights(self.shared_expert_intermediate_size))
-        mlp_bias = (2 * self.intermediate_size + h if self.mlp_gated else self.intermediate_size + h)
-        return {
-            "embedding": v * h,
-            "lm_head": 0 if self.tie_word_embeddings else v * h,
-            "attention": n * self._attention_weights(),
-            "mlp": mlp,
-            "router": moe * (self.num_experts * h + (h if self.shared_expert_gate else 0)),
-            "norm": n * self._layer_norms() + h * (2 if self.norm_bias else 1),
-            "bias": n * self._attention_biases() + dense * mlp_bias * self.mlp_bias,
-        }
+        return dict(self._groups)
+
+    @cached_property
+    def _groups(self) -> dict[str, int]:
+        h, v = self.hidden_size, self.vocab_size
+        per_layer: dict[int, tuple[dict[str, int], int]] = {}
+        for layer in self.layers:  # many layers are alike: count each distinct one once
+            key = id(layer)
+            groups, n = per_layer.get(key, (layer.params(), 0))
+            per_layer[key] = (groups, n + 1)
+        total = dict.fromkeys(GROUPS, 0)
+        total["embedding"] = v * h
+        total["lm_head"] = 0 if self.tie_word_embeddings else v * h
+        total["norm"] = h * (2 if self.norm_bias else 1)
+        for groups, n in per_layer.values():
+            for group, count in groups.items():
+                total[group] += n * count
+        for group, count in self.extra_params:
+            total[group] += count
+        return total
 
     def param_count(self) -> int:
         """Every parameter transformers builds for this model (tied embeddings once), exactly.
 
         Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``.
-        Not included: buffers (rotary tables, DeepSeek's router correction bias) and DeepSeek's
-        multi-token-prediction layers, which the published checkpoint holds but transformers does
-        not build.
+        Not included: buffers (rotary tables, DeepSeek's router correction bias) and
+        multi-token-prediction layers, which published checkpoints hold but transformers does not
+        build (``mtp_layers``).
         """
-        return sum(self.param_groups().values())
+        return sum(self._groups.values())
+
+    def _expert_weights(self) -> int:
+        """Weights of one routed expert in one layer (always gated: gate, up, down)."""
+        return 3 * self.hidden_size * self.moe_intermediate_size
+
+    def linear_modules(self) -> tuple[Linear, ...]:
+        """Every kind of linear layer in the model by transformers' module name, with how many of
+        each the whole model holds (``count``), the LM head included (a module even when its
+        weight is tied to the embedding, so ``Linear.params`` would count that matrix twice).
+        Experts stored as fused tensors appear once per tensor name with ``count`` = experts x
+        layers. These are the names LoRA's ``target_modules`` match."""
+        merged: dict[tuple, int] = {}
+        for layer in self.layers:
+            for lin in layer.mixer.linears() + layer.ffn.linears():
+                key = (lin.name, lin.in_features, lin.out_features, lin.bias, lin.kind)
+                merged[key] = merged.get(key, 0) + lin.count
+        out = [Linear(n, i, o, b, c, k) for (n, i, o, b, k), c in merged.items()]
+        out.append(Linear("lm_head", self.hidden_size, self.vocab_size, kind="lm_head"))
+        return tuple(out)
 
     def active_param_count(self) -> int:
         r"""Parameters one token passes through: the total less the routed experts it skips.
@@ -291,7 +322,8 @@ class ModelSpec:
         head (each once; tied: once in all), routers and shared experts. For a dense model it
         equals :meth:`param_count`.
         """
-        skipped = self.moe_layers * (self.num_experts - self.experts_per_token) * self._expert_weights()
+        skipped = sum((lay.ffn.experts - lay.ffn.top_k) * lay.ffn.expert_params()
+                      for lay in self.layers if lay.ffn.kind == "moe")
         return self.param_count() - skipped
 
     def describe(self) -> str:

@@ -1,0 +1,3 @@
+"""Readers: (filled by the family work)."""
+DEFAULTS: dict = {}
+READERS: dict = {}

@@ -1,0 +1,185 @@
+r"""Attention mixers: keys and values cached per token.
+
+:class:`Attention` covers multi-head, grouped-query and multi-query attention. Per token of context
+it caches a key row and a value row of :math:`n_{kv} d_h` elements each, for as many tokens as the
+layer can still attend to:
+
+.. math::  \text{kept}(T) = \begin{cases} T & \text{full attention} \\
+           \min(T, W) & \text{a sliding window of } W \text{ tokens} \\
+           \min(T, C) & \text{chunked attention, chunks of } C \text{ tokens} \end{cases}
+
+A layer that reuses an earlier layer's keys and values (``shares_kv``) caches nothing itself.
+
+:class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
+:math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import _check
+from ..precisions import Precision
+from .base import Linear
+
+SPANS = ("full", "sliding", "chunked")
+QK_NORMS = ("none", "head", "full")
+_LAYER_TYPE = {"full": "full_attention", "sliding": "sliding_attention",
+               "chunked": "chunked_attention"}
+
+
+@dataclass(frozen=True)
+class Attention:
+    r"""Softmax attention with :math:`n_h` query heads and :math:`n_{kv}` key/value heads of
+    :math:`d_h` elements, on a model of hidden size :math:`H`.
+
+    Parameters: q and o are :math:`H n_h d_h` each, k and v :math:`H n_{kv} d_h` each; optional
+    biases (``qkv_bias``: :math:`(n_h + 2 n_{kv}) d_h`; ``o_bias``: :math:`H`); q/k norms
+    (``qk_norm="head"``: :math:`2 d_h`, one per head size as Qwen3; ``"full"``: over all heads,
+    :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss).
+
+    Cache per sequence: :math:`\text{kept}(T) \cdot 2 \cdot \text{bytes}(n_{kv} d_h)`.
+
+    ``names`` are transformers' module names: (q, k, v, o), or (qkv, o) for a fused projection.
+    """
+
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    span: str = "full"
+    window: int | None = None
+    qkv_bias: bool = False
+    o_bias: bool = False
+    qk_norm: str = "none"
+    sinks: bool = False
+    shares_kv: bool = False
+    names: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+    def __post_init__(self) -> None:
+        for field in ("hidden", "heads", "kv_heads", "head_dim"):
+            _check.integer(field, getattr(self, field), minimum=1)
+        if self.heads % self.kv_heads:
+            raise ValueError(f"attention heads ({self.heads}) must be a multiple of key/value heads "
+                             f"({self.kv_heads})")
+        if self.span not in SPANS:
+            raise _check.unknown("span", self.span, SPANS, what="attention span")
+        if self.qk_norm not in QK_NORMS:
+            raise _check.unknown("qk_norm", self.qk_norm, QK_NORMS, what="qk_norm kind")
+        if self.span == "full":
+            if self.window is not None:
+                raise ValueError("a full-attention layer has no window; use span='sliding'")
+        else:
+            _check.integer("window", self.window, minimum=1)
+        if len(self.names) not in (2, 4):
+            raise ValueError(f"names must be (q, k, v, o) or (qkv, o), got {self.names!r}")
+
+    @property
+    def layer_type(self) -> str:
+        return _LAYER_TYPE[self.span]
+
+    def kept_tokens(self, tokens: int) -> int:
+        """Tokens of one sequence this layer keeps: all, or at most its window or chunk."""
+        return tokens if self.window is None else min(tokens, self.window)
+
+    def params(self) -> dict[str, int]:
+        h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        norm = {"none": 0, "head": 2 * self.head_dim, "full": q + kv}[self.qk_norm]
+        return {"attention": 2 * h * q + 2 * h * kv,
+                "bias": (q + 2 * kv) * self.qkv_bias + h * self.o_bias,
+                "norm": norm + self.heads * self.sinks}
+
+    def _row_bytes(self, kv: Precision) -> int:
+        return kv.bytes_for(self.kv_heads * self.head_dim)
+
+    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
+                    mla_expanded: bool = False) -> dict[str, int]:
+        if self.shares_kv:
+            return {}
+        row = self.kept_tokens(tokens) * self._row_bytes(kv)
+        return {"keys": row, "values": row}
+
+    def bytes_per_token(self, kv: Precision, *, mla_expanded: bool = False) -> int:
+        return 0 if self.shares_kv else 2 * self._row_bytes(kv)
+
+    def linears(self) -> tuple[Linear, ...]:
+        h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        if len(self.names) == 2:
+            return (Linear(self.names[0], h, q + 2 * kv, self.qkv_bias),
+                    Linear(self.names[1], q, h, self.o_bias))
+        qn, kn, vn, on = self.names
+        return (Linear(qn, h, q, self.qkv_bias), Linear(kn, h, kv, self.qkv_bias),
+                Linear(vn, h, kv, self.qkv_bias), Linear(on, q, h, self.o_bias))
+
+
+@dataclass(frozen=True)
+class LatentAttention:
+    r"""Multi-head latent attention (DeepSeek-V2/V3): keys and values are rebuilt from a latent.
+
+    Symbols: :math:`r_{kv}` (``kv_lora_rank``), :math:`r_q` (``q_lora_rank``, ``None`` for a
+    full-rank q projection), :math:`d_{nope}`, :math:`d_{rope}`, :math:`d_v`. Parameters: q_a
+    :math:`H r_q` and q_b :math:`r_q n_h (d_{nope} + d_{rope})` (or q :math:`H n_h (d_{nope} +
+    d_{rope})`), kv_a :math:`H (r_{kv} + d_{rope})`, kv_b :math:`r_{kv} n_h (d_{nope} + d_v)`, o
+    :math:`n_h d_v H`; norms on the q and kv latents (:math:`r_q + r_{kv}`).
+
+    Cache per sequence and token: one latent row of :math:`r_{kv} + d_{rope}` elements (what
+    transformers 5.x and MLA kernels keep). ``mla_expanded=True`` counts the per-head keys and
+    values an implementation without an MLA kernel caches instead: :math:`n_h (d_{nope} +
+    d_{rope})` and :math:`n_h d_v` elements.
+    """
+
+    hidden: int
+    heads: int
+    kv_lora_rank: int
+    q_lora_rank: int | None
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    qkv_bias: bool = False
+    o_bias: bool = False
+
+    def __post_init__(self) -> None:
+        for field in ("hidden", "heads", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+                      "v_head_dim"):
+            _check.integer(field, getattr(self, field), minimum=1)
+        if self.q_lora_rank is not None:
+            _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
+
+    layer_type = "full_attention"
+
+    @property
+    def qk_head_dim(self) -> int:
+        return self.qk_nope_head_dim + self.qk_rope_head_dim
+
+    def params(self) -> dict[str, int]:
+        return {"attention": sum(lin.in_features * lin.out_features for lin in self.linears()),
+                "bias": ((self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim)
+                * self.qkv_bias + self.hidden * self.o_bias,
+                "norm": (self.q_lora_rank or 0) + self.kv_lora_rank}
+
+    def row_elements(self, mla_expanded: bool = False) -> tuple[int, int]:
+        """Elements cached per token: (latent, 0), or expanded (key row, value row)."""
+        if mla_expanded:
+            return self.heads * self.qk_head_dim, self.heads * self.v_head_dim
+        return self.kv_lora_rank + self.qk_rope_head_dim, 0
+
+    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
+                    mla_expanded: bool = False) -> dict[str, int]:
+        k, v = self.row_elements(mla_expanded)
+        if mla_expanded:
+            return {"keys": tokens * kv.bytes_for(k), "values": tokens * kv.bytes_for(v)}
+        return {"latent": tokens * kv.bytes_for(k)}
+
+    def bytes_per_token(self, kv: Precision, *, mla_expanded: bool = False) -> int:
+        k, v = self.row_elements(mla_expanded)
+        return kv.bytes_for(k) + kv.bytes_for(v)
+
+    def linears(self) -> tuple[Linear, ...]:
+        h, n, r = self.hidden, self.heads, self.q_lora_rank
+        if r is None:
+            q: tuple[Linear, ...] = (Linear("q_proj", h, n * self.qk_head_dim),)
+        else:
+            q = (Linear("q_a_proj", h, r, self.qkv_bias), Linear("q_b_proj", r, n * self.qk_head_dim))
+        return q + (
+            Linear("kv_a_proj_with_mqa", h, self.kv_lora_rank + self.qk_rope_head_dim, self.qkv_bias),
+            Linear("kv_b_proj", self.kv_lora_rank, n * (self.qk_nope_head_dim + self.v_head_dim)),
+            Linear("o_proj", n * self.v_head_dim, h, self.o_bias))
