@@ -11,6 +11,7 @@ import re
 import sys
 from typing import Sequence
 
+from . import _cli_train
 from .estimate import estimate
 from .fit import DoesNotFit, fit, gpus_needed, max_batch, max_context
 from .formats import format_names, get_format, kv_cache_dtypes
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--list-models", action="store_true", help="list the catalogue models and exit")
     p.add_argument("--list-gpus", action="store_true", help="list the catalogue GPUs and exit")
     p.add_argument("--list-formats", action="store_true", help="list the weight formats and exit")
+    _cli_train.add_arguments(p)
     return p
 
 
@@ -106,6 +108,9 @@ def run(argv: Sequence[str]) -> str:
         spec = _for_flag("--config", ModelSpec.from_hf_config, args.config)
     else:
         spec = _for_flag("MODEL", get_model, args.model)
+    if args.train:
+        text, data = _cli_train.run(args, spec)
+        return json.dumps(data, indent=2) if args.json else text
     _for_flag("--precision", get_format, args.precision)
     if args.kv_dtype is not None:
         _for_flag("--kv-dtype", get_precision, args.kv_dtype)

@@ -87,6 +87,7 @@ METHODS = ("full", "lora", "qlora")
 PRECISIONS = {"mixed": (2, 2, 4, 4), "fp32": (4, 4, 0, 4), "bf16": (2, 2, 0, 2)}
 BASE_DTYPES = {"bf16": 2, "fp16": 2, "fp32": 4, "fp8": 1}
 CHECKPOINTING = ("none", "layer")
+ATTENTION = ("sdpa", "eager")
 ZERO = ("0", "1", "2", "3", "fsdp")
 OFFLOAD = ("none", "optimizer", "all")
 RECOMPUTE = ("none", "selective", "full")
@@ -104,90 +105,11 @@ _MLP = ("mlp", "shared_expert")
 
 # ---- the model's tensors --------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LinearModule:
-    """One kind of linear map in a model: ``count`` modules (or expert slices) of ``in_features``
-    to ``out_features``. ``name`` is transformers' leaf name (``"q_proj"``; for fused experts the
-    parameter's name, ``"gate_up_proj"``), ``kind`` one of ``attention``, ``mlp``, ``expert``,
-    ``shared_expert``, ``router``, ``lm_head``."""
-
-    name: str
-    in_features: int
-    out_features: int
-    bias: bool
-    count: int
-    kind: str
-
-
-def linear_modules(spec: ModelSpec) -> tuple[LinearModule, ...]:
-    """The model's linear maps, by transformers' module names (see :class:`LinearModule`)."""
-    method = getattr(spec, "linear_modules", None)
-    if callable(method):  # the layer-wise ModelSpec provides them itself
-        return tuple(method())
-    return _linear_modules(spec)
-
-
-def _linear_modules(spec: ModelSpec) -> tuple[LinearModule, ...]:
-    h, n, t = spec.hidden_size, spec.num_hidden_layers, spec.model_type
-    nh, nkv, d = spec.num_attention_heads, spec.num_key_value_heads, spec.head_dim
-    qb, ob, mb = spec.qkv_bias, spec.o_bias, spec.mlp_bias
-    out: list[LinearModule] = []
-
-    def add(name, i, o, bias, count, kind):
-        if count:
-            out.append(LinearModule(name, i, o, bias, count, kind))
-
-    if spec.uses_mla:
-        qk = spec.qk_nope_head_dim + spec.qk_rope_head_dim
-        if spec.q_lora_rank is None:
-            add("q_proj", h, nh * qk, False, n, "attention")
-        else:
-            add("q_a_proj", h, spec.q_lora_rank, qb, n, "attention")
-            add("q_b_proj", spec.q_lora_rank, nh * qk, False, n, "attention")
-        add("kv_a_proj_with_mqa", h, spec.kv_lora_rank + spec.qk_rope_head_dim, qb, n,
-            "attention")
-        add("kv_b_proj", spec.kv_lora_rank, nh * (spec.qk_nope_head_dim + spec.v_head_dim),
-            False, n, "attention")
-        add("o_proj", nh * spec.v_head_dim, h, ob, n, "attention")
-    elif t in ("gpt_neox", "falcon"):
-        add("query_key_value", h, (nh + 2 * nkv) * d, qb, n, "attention")
-        add("dense", nh * d, h, ob, n, "attention")
-    elif t == "phi3":
-        add("qkv_proj", h, (nh + 2 * nkv) * d, qb, n, "attention")
-        add("o_proj", nh * d, h, ob, n, "attention")
-    else:
-        add("q_proj", h, nh * d, qb, n, "attention")
-        add("k_proj", h, nkv * d, qb, n, "attention")
-        add("v_proj", h, nkv * d, qb, n, "attention")
-        add("o_proj", nh * d, h, ob, n, "attention")
-    dense, moe, width = n - spec.moe_layers, spec.moe_layers, spec.intermediate_size
-    if t in ("gpt_neox", "falcon"):
-        add("dense_h_to_4h", h, width, mb, dense, "mlp")
-        add("dense_4h_to_h", width, h, mb, dense, "mlp")
-    elif t == "starcoder2":
-        add("c_fc", h, width, mb, dense, "mlp")
-        add("c_proj", width, h, mb, dense, "mlp")
-    elif t == "phi3":
-        add("gate_up_proj", h, 2 * width, mb, dense, "mlp")
-        add("down_proj", width, h, mb, dense, "mlp")
-    else:
-        add("gate_proj", h, width, mb, dense, "mlp")
-        add("up_proj", h, width, mb, dense, "mlp")
-        add("down_proj", width, h, mb, dense, "mlp")
-    if moe:
-        e, ie, shared = spec.num_experts, spec.moe_intermediate_size, \
-            spec.shared_expert_intermediate_size
-        add("gate", h, e, False, moe, "router")
-        add("gate_up_proj", h, 2 * ie, False, moe * e, "expert")
-        add("down_proj", ie, h, False, moe * e, "expert")
-        add("gate_proj", h, shared, False, moe if shared else 0, "shared_expert")
-        add("up_proj", h, shared, False, moe if shared else 0, "shared_expert")
-        add("down_proj", shared, h, False, moe if shared else 0, "shared_expert")
-        if spec.shared_expert_gate:
-            add("shared_expert_gate", h, 1, False, moe, "shared_expert")
-    if not spec.tie_word_embeddings:
-        add("lm_head", h, spec.vocab_size, False, 1, "lm_head")
-    return tuple(out)
+def linear_modules(spec: ModelSpec) -> tuple:
+    """The model's linear maps by transformers' module names: :meth:`ModelSpec.linear_modules`
+    (records with ``name``, ``in_features``, ``out_features``, ``bias``, ``count``, ``kind``;
+    fused experts once per tensor name with ``count`` = experts x layers; the LM head always)."""
+    return spec.linear_modules()
 
 
 @dataclass(frozen=True)
@@ -219,7 +141,10 @@ def parameter_tensors(spec: ModelSpec) -> tuple[Tensors, ...]:
             e = spec.num_experts
             out.append(Tensors((e, m.out_features, m.in_features), m.count // e, "expert"))
             continue
-        kind = "other" if m.kind in ("lm_head", "router") else "linear"
+        if m.kind == "lm_head" and spec.tie_word_embeddings:
+            continue  # the embedding's matrix, counted once
+        linear = m.kind not in ("lm_head", "router") or m.name == "shared_expert_gate"
+        kind = "linear" if linear else "other"  # routers are plain parameters
         out.append(Tensors((m.out_features, m.in_features), m.count, kind))
         if m.bias:
             out.append(Tensors((m.out_features,), m.count, "other"))
@@ -240,7 +165,7 @@ def parameter_tensors(spec: ModelSpec) -> tuple[Tensors, ...]:
 # ---- LoRA -----------------------------------------------------------------------------------
 
 def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]" = "all-linear"
-                   ) -> tuple[LinearModule, ...]:
+                   ) -> tuple:
     """The linear modules LoRA adapts for ``targets``: module names (``"q_proj,v_proj"``, matched
     as peft matches ``target_modules``: by leaf name, never expert weights) or groups:
     ``"all-linear"`` (what peft 0.21's shorthand reaches in a transformers 5 model: every linear
@@ -250,7 +175,7 @@ def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]"
     return tuple(m for m, _ in _targets(spec, targets))
 
 
-def _targets(spec: ModelSpec, targets) -> list[tuple[LinearModule, int]]:
+def _targets(spec: ModelSpec, targets) -> list[tuple]:
     """(module, rank factor) pairs: peft's all-linear gives fused gate_up experts rank 2r."""
     if isinstance(targets, str):
         names = [t.strip() for t in targets.split(",") if t.strip()]
@@ -263,7 +188,7 @@ def _targets(spec: ModelSpec, targets) -> list[tuple[LinearModule, int]]:
     mods = linear_modules(spec)
     known = {m.name for m in mods if m.kind not in ("expert", "router")} | {
         m.name for m in mods if m.kind == "router"}
-    chosen: dict[LinearModule, int] = {}
+    chosen: dict = {}
     for name in names:
         factor = 1
         if name == "all-linear":
@@ -351,7 +276,8 @@ def _choice(name: str, value: object, accepted, what: str) -> str:
 
 def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
                      checkpointing: str = "none", method: str = "full",
-                     lora_rank: int = 16, targets="all-linear") -> dict[str, int]:
+                     lora_rank: int = 16, targets="all-linear",
+                     attention: str = "sdpa") -> dict[str, int]:
     r"""Bytes autograd saves for backward in one step, by where they are saved.
 
     With :math:`t = bs` tokens, hidden size :math:`H`, :math:`n_h` heads (:math:`n_{kv}` for K, V)
@@ -395,9 +321,13 @@ def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
         if method != "full":  # frozen embedding and norm weights save nothing of their own
             outside.update(embedding=0, final_norm=4 * t * h + 4 * t)
         return {**outside, "rotary": 0, "layers": n * 2 * t * h}
+    kind = _choice("attention", attention, ATTENTION, "attention implementation")
     kv_heads = nkv if nh == nkv else nh
-    attn = 2 * t * nh * d + 2 * 2 * t * kv_heads * d + 6 * t * nh * s + 2 * t * nh * (
-        spec.v_head_dim if spec.uses_mla else d)
+    dv = spec.v_head_dim if spec.uses_mla else d
+    if kind == "eager":  # q, k and v repeated to n_h heads, scores fp32 + probs bf16, o's input
+        attn = 2 * t * nh * d + 2 * 2 * t * kv_heads * d + 6 * t * nh * s + 2 * t * nh * dv
+    else:  # q, k, v as they are, the output (also o's input), its log-sum-exp in fp32
+        attn = 2 * t * nh * d + 2 * 2 * t * nkv * d + 2 * t * nh * dv + 4 * t * nh
     if spec.qk_norm == "head":
         attn += 6 * t * nh * d + 4 * t * nh + 6 * t * nkv * d + 4 * t * nkv
     per_layer_norms = 2 * norm(h)
@@ -420,10 +350,11 @@ def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
         return {**outside, "layers": n * (attn + per_layer_norms) + mlp}
     return _lora_activations(spec, t, s, d, rope, outside, mlp - dense * (
         8 if spec.mlp_gated else 4) * t * spec.intermediate_size,
-        _check.integer("lora_rank", lora_rank, minimum=1), target_modules(spec, targets))
+        _check.integer("lora_rank", lora_rank, minimum=1), target_modules(spec, targets), kind)
 
 
-def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets) -> dict[str, int]:
+def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets,
+                      kind) -> dict[str, int]:
     """LoRA's saved tensors: the base is frozen, so an op saves an input only when the other
     operand needs a gradient. Walk one layer at a time, tracking which tensors need one."""
     h, n = spec.hidden_size, spec.num_hidden_layers
@@ -447,9 +378,17 @@ def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets) -> di
         adapters += 2 * t * r * sum(qkv)
         gq, gk, gv = (grad or x for x in qkv)
         rotary = rotary or gq or gk
-        b += 2 * t * nh * d * gk + 2 * t * kv_heads * d * gq
-        ga = gq or gk
-        b += 4 * t * nh * s * ga + 2 * t * nh * s * gv + 2 * t * kv_heads * d * ga
+        if spec.qk_norm == "head":  # frozen per-head norms: fp32 input and 1/rms
+            b += (4 * t * nh * d + 4 * t * nh) * gq + (4 * t * nkv * d + 4 * t * nkv) * gk
+        if kind == "eager":
+            b += 2 * t * nh * d * gk + 2 * t * kv_heads * d * gq
+            ga = gq or gk
+            b += 4 * t * nh * s * ga + 2 * t * nh * s * gv + 2 * t * kv_heads * d * ga
+        else:
+            ga = gq or gk or gv
+            b += (2 * t * nh * d + 4 * t * nkv * d + 2 * t * nh * d + 4 * t * nh) * ga
+            if "o_proj" in hit:  # o's input is the attention output, saved above
+                b -= 2 * t * nh * d * ga
         if "o_proj" in hit:
             b += 2 * t * nh * d
             adapters += 2 * t * r
@@ -589,7 +528,7 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
                       seq_len: "int | None" = None, micro_batch: int = 1,
                       checkpointing: str = "none", grad_accum: int = 1,
                       zero: "str | int" = 0, n_gpus: int = 1,
-                      offload: str = "none") -> TrainingMemory:
+                      offload: str = "none", attention: str = "sdpa") -> TrainingMemory:
     r"""Memory per GPU to fine-tune ``model`` one step, every part in bytes.
 
     ``method``: ``"full"``, ``"lora"`` or ``"qlora"``. ``precision`` (trainable parameters;
@@ -653,8 +592,8 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
     if seq_len is not None:
         act = activation_bytes(spec, seq_len=seq_len, micro_batch=micro_batch,
                                checkpointing=checkpointing, method=meth, lora_rank=lora_rank,
-                               targets=lora_targets)
-        how = f"saved-tensors/{checkpointing}"
+                               targets=lora_targets, attention=attention)
+        how = f"saved-tensors/{attention}/{checkpointing}"
     level = 3 if stage == "fsdp" else int(stage)
     gathered = 0
     if level >= 1:

@@ -40,6 +40,7 @@ except ImportError:  # run as a script
 transformers.logging.set_verbosity_error()
 MEASURED = Path(__file__).parents[2] / "vramlib" / "data" / "activation_measurements.json"
 SEQ, BATCH = 16, 2
+ATTENTIONS = ("eager", "sdpa")
 TINY = dict(vocab_size=128, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, intermediate_size=96, **NO_TOKENS)
 EXTRA = {
@@ -56,7 +57,7 @@ EXTRA = {
     "gemma": dict(head_dim=16), "gemma2": dict(head_dim=16), "gemma3_text": dict(head_dim=16),
     "qwen3": dict(head_dim=16),
 }
-#: families whose activation formula is exact (transformers 5.24, eager attention, bf16)
+#: families whose activation formula is exact (transformers 5.24, eager or sdpa attention, bf16)
 EXACT = ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite", "mixtral", "qwen3_moe")
 LORA_FAMILIES = ("llama", "mistral", "qwen3", "qwen3_moe", "mixtral", "qwen2_moe", "phi3",
                  "gemma2", "starcoder2", "gpt_neox", "deepseek_v3")
@@ -66,12 +67,12 @@ def tiny(model_type: str) -> dict:
     return dict(TINY, model_type=model_type, **EXTRA.get(model_type, {}))
 
 
-def build(cfg: dict, dtype=torch.bfloat16):
+def build(cfg: dict, dtype=torch.bfloat16, attention: str = "eager"):
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "config.json").write_text(json.dumps(cfg))
         config = AutoConfig.from_pretrained(folder)
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+    model = AutoModelForCausalLM.from_config(config, attn_implementation=attention)
     return model.to(dtype)
 
 
@@ -93,8 +94,9 @@ def saved_bytes(model, seq: int = SEQ, batch: int = BATCH) -> int:
     return sum(seen.values())
 
 
-def measure(model_type: str, checkpointing: bool, lora: "list[str] | str | None" = None) -> int:
-    model = build(tiny(model_type))
+def measure(model_type: str, checkpointing: bool, lora: "list[str] | str | None" = None,
+            attention: str = "eager") -> int:
+    model = build(tiny(model_type), attention=attention)
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
     if lora is not None:
@@ -106,19 +108,30 @@ def measure(model_type: str, checkpointing: bool, lora: "list[str] | str | None"
     return saved_bytes(model)
 
 
-def formula(model_type: str, checkpointing: bool, **kwargs) -> int:
+def formula(model_type: str, checkpointing: bool, attention: str = "eager", **kwargs) -> int:
     spec = ModelSpec.from_hf_config(tiny(model_type))
     return tr.activation_bytes(spec, seq_len=SEQ, micro_batch=BATCH,
-                               checkpointing="layer" if checkpointing else "none", **kwargs)
+                               checkpointing="layer" if checkpointing else "none",
+                               attention=attention, **kwargs)
+
+
+def measure_or_none(model_type: str, checkpointing: bool, attention: str) -> "int | None":
+    """None where transformers refuses the attention implementation (Gemma 2 has no sdpa)."""
+    try:
+        return measure(model_type, checkpointing, attention=attention)
+    except ValueError as err:
+        assert "does not support an attention implementation" in str(err)
+        return None
 
 
 def measure_all() -> dict:
     rows = [{"model_type": t, "config": tiny(t), "seq_len": SEQ, "micro_batch": BATCH,
-             "saved_bytes_none": measure(t, False), "saved_bytes_layer": measure(t, True)}
+             **{f"saved_bytes_{a}_{c}": measure_or_none(t, c == "layer", a)
+                for a in ATTENTIONS for c in ("none", "layer")}}
             for t in SUPPORTED_MODEL_TYPES]
     return {"source": "tests/validate/test_training_torch.py: bytes autograd saves in one "
-                      "training step, torch 2.13.0 (CPU), transformers 5.24.0, eager attention, "
-                      "bf16, no dropout", "exact": list(EXACT), "measurements": rows}
+                      "training step, torch 2.13.0 (CPU), transformers 5.24.0, eager and sdpa "
+                      "attention, bf16, no dropout", "exact": list(EXACT), "measurements": rows}
 
 
 # ---- activations --------------------------------------------------------------------------
@@ -127,38 +140,48 @@ STORED = {r["model_type"]: r for r in json.loads(MEASURED.read_text())["measurem
     if MEASURED.exists() else {}
 
 
+def key(attention: str, checkpointing: bool) -> str:
+    return f"saved_bytes_{attention}_{'layer' if checkpointing else 'none'}"
+
+
+@pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["none", "layer"])
 @pytest.mark.parametrize("model_type", SUPPORTED_MODEL_TYPES)
-def test_stored_measurements_are_what_torch_saves(model_type, checkpointing):
-    key = "saved_bytes_layer" if checkpointing else "saved_bytes_none"
+def test_stored_measurements_are_what_torch_saves(model_type, checkpointing, attention):
     assert STORED[model_type]["config"] == tiny(model_type)
-    assert measure(model_type, checkpointing) == STORED[model_type][key]
+    got = measure_or_none(model_type, checkpointing, attention)
+    assert got == STORED[model_type][key(attention, checkpointing)]
 
 
+@pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["none", "layer"])
 @pytest.mark.parametrize("model_type", EXACT)
-def test_activation_formula_is_exact(model_type, checkpointing):
-    key = "saved_bytes_layer" if checkpointing else "saved_bytes_none"
-    assert formula(model_type, checkpointing) == STORED[model_type][key]
+def test_activation_formula_is_exact(model_type, checkpointing, attention):
+    got = formula(model_type, checkpointing, attention)
+    assert got == STORED[model_type][key(attention, checkpointing)]
 
 
+@pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["none", "layer"])
 @pytest.mark.parametrize("targets", ["all-linear", "q_proj,v_proj", "o_proj,down_proj",
                                      "gate_proj,up_proj"])
 @pytest.mark.parametrize("model_type", ["llama", "qwen3"])
-def test_lora_activation_formula_is_exact(model_type, targets, checkpointing):
+def test_lora_activation_formula_is_exact(model_type, targets, checkpointing, attention):
     lora = targets if targets == "all-linear" else targets.split(",")
-    got = measure(model_type, checkpointing, lora=lora)
-    assert formula(model_type, checkpointing, method="lora", lora_rank=4, targets=targets) == got
+    got = measure(model_type, checkpointing, lora=lora, attention=attention)
+    assert formula(model_type, checkpointing, attention, method="lora", lora_rank=4,
+                   targets=targets) == got
 
 
 def test_more_tokens_more_bytes_by_the_formula():
     """A second shape (seq 24, batch 3) for two families, so the fit is not to one size."""
     for model_type in ("llama", "qwen3_moe"):
-        model = build(tiny(model_type))
-        model.train()
-        spec = ModelSpec.from_hf_config(tiny(model_type))
-        assert saved_bytes(model, 24, 3) == tr.activation_bytes(spec, seq_len=24, micro_batch=3)
+        for attention in ATTENTIONS:
+            model = build(tiny(model_type), attention=attention)
+            model.train()
+            spec = ModelSpec.from_hf_config(tiny(model_type))
+            assert saved_bytes(model, 24, 3) == tr.activation_bytes(
+                spec, seq_len=24, micro_batch=3, attention=attention)
 
 
 # ---- LoRA parameters ----------------------------------------------------------------------
