@@ -328,6 +328,8 @@ def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
         attn = 2 * t * nh * d + 2 * 2 * t * kv_heads * d + 6 * t * nh * s + 2 * t * nh * dv
     else:  # q, k, v as they are, the output (also o's input), its log-sum-exp in fp32
         attn = 2 * t * nh * d + 2 * 2 * t * nkv * d + 2 * t * nh * dv + 4 * t * nh
+        if spec.model_type == "phi3":  # sliced from one fused qkv: o's input is a new copy
+            attn += 2 * t * nh * dv
     if spec.qk_norm == "head":
         attn += 6 * t * nh * d + 4 * t * nh + 6 * t * nkv * d + 4 * t * nkv
     per_layer_norms = 2 * norm(h)
