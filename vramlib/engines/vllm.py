@@ -133,25 +133,24 @@ def active_mlp_width(spec: ModelSpec) -> int:
 
 
 def activation_peak_bytes(model: "ModelSpec | str", tokens: int, *, max_num_seqs: int = 256,
-                          tensor_parallel: int = 1, dtype_bytes: int = 2) -> int:
+                          dtype_bytes: int = 2) -> int:
     r"""The profiling pass's torch peak increase, a stated model (engines.json
     ``activation_model``):
 
-    .. math::  A = T\,a\,(3 \lceil I_a / t \rceil + 2H) + 2 \cdot 4 \cdot S\,V
+    .. math::  A = T\,a\,(3 I_a + 2H) + 2 \cdot 4 \cdot S\,V
 
     :math:`T` tokens of the dummy prefill (``max_num_batched_tokens``), :math:`a` bytes
     per activation, :math:`I_a` the active MLP width (:func:`active_mlp_width`), and
-    :math:`S = \min(\text{max\_num\_seqs}, T)` rows of fp32 logits twice over. Its error
-    against vLLM's printed peaks is in ``tests/test_engine_logs.py``: a model, not a
-    measurement.
+    :math:`S = \min(\text{max\_num\_seqs}, T)` rows of fp32 logits twice over. Tensor
+    parallelism is not divided out: vLLM printed the same 1.26 GiB peak for
+    Meta-Llama-3-8B at TP 1 and TP 2 (vllm-project/vllm#10511). Its error against vLLM's
+    printed peaks is in ``tests/test_engine_logs.py``: a model, not a measurement.
     """
     spec = spec_of(model)
     t = _check.integer("tokens", tokens, minimum=1)
     seqs = min(_check.integer("max_num_seqs", max_num_seqs, minimum=1), t)
-    tp = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
     m = _c()["activation_model"]
-    width = cdiv(active_mlp_width(spec), tp)
-    forward = t * dtype_bytes * (m["intermediate_copies"] * width
+    forward = t * dtype_bytes * (m["intermediate_copies"] * active_mlp_width(spec)
                                  + m["hidden_copies"] * spec.hidden_size)
     sampler = m["logit_buffers_fp32"] * 4 * seqs * spec.vocab_size
     return forward + sampler
@@ -519,7 +518,7 @@ def predict(model: "ModelSpec | str", gpu: "GPU | str", *, precision: "str | Wei
         "total_bytes", total_bytes)
     weights = weights_bytes_per_gpu(spec, fmt, t)
     act_bytes = 4 if fmt.name in ("fp32", "tf32") else 2
-    activation = activation_peak_bytes(spec, batched, max_num_seqs=seqs, tensor_parallel=t,
+    activation = activation_peak_bytes(spec, batched, max_num_seqs=seqs,
                                        dtype_bytes=act_bytes)
     nt = c["non_torch"]
     if non_torch_bytes is None:
