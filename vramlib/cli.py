@@ -17,6 +17,7 @@ from .formats import format_names, get_format, kv_cache_dtypes
 from .gpus import all_gpus, get_gpu
 from .models import ModelSpec, catalogue_entry, get_model, model_names
 from .precisions import get_precision
+from . import _cli_engine
 from .tables import text_table
 from .units import format_bytes
 
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--list-models", action="store_true", help="list the catalogue models and exit")
     p.add_argument("--list-gpus", action="store_true", help="list the catalogue GPUs and exit")
     p.add_argument("--list-formats", action="store_true", help="list the weight formats and exit")
+    _cli_engine.add_arguments(p)
     return p
 
 
@@ -109,6 +111,9 @@ def run(argv: Sequence[str]) -> str:
     _for_flag("--precision", get_format, args.precision)
     if args.kv_dtype is not None:
         _for_flag("--kv-dtype", get_precision, args.kv_dtype)
+    if args.engine:
+        text, data = _cli_engine.run(args, spec)
+        return json.dumps(data, indent=2) if args.json else text
     est = estimate(spec, precision=args.precision, context=_int("--context", args.context),
                    batch=_int("--batch", args.batch), kv_dtype=args.kv_dtype, overhead=args.overhead)
     util = _float("--utilization", args.utilization)
