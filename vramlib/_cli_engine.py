@@ -5,6 +5,7 @@ hands the parsed arguments and the model spec to :func:`run`, which returns the 
 print and the JSON object (every figure under ``engine``). Errors are ``ValueError``
 naming the flag as typed; the CLI turns them into one line and exit status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,24 +23,49 @@ class _Default(str):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the engine flags (``--engine``, ``--ngl``, ...) to the vramlib parser."""
     g = parser.add_argument_group("serving engine (with --engine)")
-    g.add_argument("--engine", default=None,
-                   help="predict what an engine prints: vllm, sglang or llama.cpp")
-    g.add_argument("--ngl", default=None,
-                   help="llama.cpp -ngl: layers on the GPU (default: all, and the output)")
-    g.add_argument("--n-cpu-moe", default="0",
-                   help="llama.cpp --n-cpu-moe: layers whose experts stay on the CPU")
-    g.add_argument("--flash-attn", action="store_true", help="llama.cpp flash attention")
+    g.add_argument(
+        "--engine",
+        default=None,
+        help="predict what an engine prints: vllm, sglang or llama.cpp",
+    )
+    g.add_argument(
+        "--ngl",
+        default=None,
+        help="llama.cpp -ngl: layers on the GPU (default: all, and the output)",
+    )
+    g.add_argument(
+        "--n-cpu-moe",
+        default="0",
+        help="llama.cpp --n-cpu-moe: layers whose experts stay on the CPU",
+    )
+    g.add_argument(
+        "--flash-attn", action="store_true", help="llama.cpp flash attention"
+    )
     g.add_argument("--ubatch", default="512", help="llama.cpp -ub (default 512)")
-    g.add_argument("--host-bandwidth", default=None,
-                   help="host memory bandwidth in GB/s (10^9 B/s), for llama.cpp's decode "
-                        "bound when weights stay on the CPU")
-    g.add_argument("--max-num-seqs", default="256", help="vLLM max_num_seqs (default 256)")
-    g.add_argument("--max-num-batched-tokens", default=None,
-                   help="vLLM max_num_batched_tokens (default 8192 in V1)")
-    g.add_argument("--accounting", default="v1",
-                   help="vLLM accounting: v1 (default) or v0 (the older V0 worker)")
-    g.add_argument("--mem-fraction-static", default=None,
-                   help="SGLang mem_fraction_static (or give --utilization)")
+    g.add_argument(
+        "--host-bandwidth",
+        default=None,
+        help="host memory bandwidth in GB/s (10^9 B/s), for llama.cpp's decode "
+        "bound when weights stay on the CPU",
+    )
+    g.add_argument(
+        "--max-num-seqs", default="256", help="vLLM max_num_seqs (default 256)"
+    )
+    g.add_argument(
+        "--max-num-batched-tokens",
+        default=None,
+        help="vLLM max_num_batched_tokens (default 8192 in V1)",
+    )
+    g.add_argument(
+        "--accounting",
+        default="v1",
+        help="vLLM accounting: v1 (default) or v0 (the older V0 worker)",
+    )
+    g.add_argument(
+        "--mem-fraction-static",
+        default=None,
+        help="SGLang mem_fraction_static (or give --utilization)",
+    )
     for flag in ("utilization", "context"):
         parser.set_defaults(**{flag: _Default(parser.get_default(flag))})
 
@@ -83,7 +109,7 @@ def _both(n: int) -> str:
 
 
 def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
-    """Predict the engine's figures for ``spec`` with the parsed ``args``: (text, json)."""
+    """The engine's figures for ``spec`` with the parsed ``args``: (text, json)."""
     from .engines import llamacpp, sglang, vllm
     from .gpus import get_gpu
 
@@ -101,25 +127,42 @@ def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
     if engine == "vllm":
         if gpu is None:
             raise ValueError("--engine vllm needs --gpu NAME (see --list-gpus)")
-        util = _float("--utilization", args.utilization) if _given(args.utilization) else 0.9
-        p = vllm.predict(spec, gpu, precision=precision, tensor_parallel=tp,
-                         gpu_memory_utilization=util, max_model_len=context,
-                         max_num_batched_tokens=_int("--max-num-batched-tokens",
-                                                     args.max_num_batched_tokens, 1),
-                         max_num_seqs=_int("--max-num-seqs", args.max_num_seqs, 1),
-                         kv_cache_dtype=kv, accounting=args.accounting)
+        util = (
+            _float("--utilization", args.utilization)
+            if _given(args.utilization)
+            else 0.9
+        )
+        p = vllm.predict(
+            spec,
+            gpu,
+            precision=precision,
+            tensor_parallel=tp,
+            gpu_memory_utilization=util,
+            max_model_len=context,
+            max_num_batched_tokens=_int(
+                "--max-num-batched-tokens", args.max_num_batched_tokens, 1
+            ),
+            max_num_seqs=_int("--max-num-seqs", args.max_num_seqs, 1),
+            kv_cache_dtype=kv,
+            accounting=args.accounting,
+        )
         data = p.to_dict()
-        rows = [("card as torch reports it", p.total_bytes),
-                (f"requested (x {p.gpu_memory_utilization:g})", p.requested_bytes),
-                ("weights per GPU", p.weights_bytes_per_gpu),
-                ("activation peak (model)", p.activation_bytes),
-                ("non-torch", p.non_torch_bytes), ("KV pool", p.kv_pool_bytes)]
+        rows = [
+            ("card as torch reports it", p.total_bytes),
+            (f"requested (x {p.gpu_memory_utilization:g})", p.requested_bytes),
+            ("weights per GPU", p.weights_bytes_per_gpu),
+            ("activation peak (model)", p.activation_bytes),
+            ("non-torch", p.non_torch_bytes),
+            ("KV pool", p.kv_pool_bytes),
+        ]
         lines = [f"vLLM ({p.accounting}) on {tp} x {p.gpu}: {p.model}, {precision}"]
         lines += [f"  {name:<26} {_both(n)}" for name, n in rows]
         lines += ["", "vLLM would print:"] + [f"  {x}" for x in p.log_lines()]
-        lines += ["", f"largest max_model_len that fits: {p.largest_max_model_len:,} tokens",
-                  f"requests of {p.max_model_len:,} tokens at once: "
-                  f"{p.max_concurrency:.2f}"]
+        lines += [
+            "",
+            f"largest max_model_len that fits: {p.largest_max_model_len:,} tokens",
+            f"requests of {p.max_model_len:,} tokens at once: {p.max_concurrency:.2f}",
+        ]
     elif engine == "sglang":
         if gpu is None:
             raise ValueError("--engine sglang needs --gpu NAME (see --list-gpus)")
@@ -128,56 +171,78 @@ def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
         elif _given(args.utilization):
             mfs = _float("--utilization", args.utilization)
         else:
-            raise ValueError("--engine sglang needs --mem-fraction-static F (or "
-                             "--utilization F): SGLang's default depends on the card")
-        p = sglang.predict(spec, gpu, precision=precision, tensor_parallel=tp,
-                           mem_fraction_static=mfs, kv_cache_dtype=kv)
+            raise ValueError(
+                "--engine sglang needs --mem-fraction-static F (or "
+                "--utilization F): SGLang's default depends on the card"
+            )
+        p = sglang.predict(
+            spec,
+            gpu,
+            precision=precision,
+            tensor_parallel=tp,
+            mem_fraction_static=mfs,
+            kv_cache_dtype=kv,
+        )
         data = p.to_dict()
         length = context or 4096
         data["max_concurrency"] = p.max_concurrency(length)
-        lines = [f"SGLang on {tp} x {p.gpu}: {p.model}, {precision}, "
-                 f"mem_fraction_static {mfs:g}",
-                 f"  weights per GPU        {_both(p.weights_bytes_per_gpu)}",
-                 f"  KV pool                {_both(p.kv_pool_bytes)}",
-                 f"  tokens                 {p.max_total_num_tokens:,}",
-                 f"  requests of {length:,} tokens at once: {p.max_concurrency(length):.2f}",
-                 "", "SGLang would print:"] + [f"  {x}" for x in p.log_lines()]
+        lines = [
+            f"SGLang on {tp} x {p.gpu}: {p.model}, {precision}, "
+            f"mem_fraction_static {mfs:g}",
+            f"  weights per GPU        {_both(p.weights_bytes_per_gpu)}",
+            f"  KV pool                {_both(p.kv_pool_bytes)}",
+            f"  tokens                 {p.max_total_num_tokens:,}",
+            f"  requests of {length:,} tokens at once: {p.max_concurrency(length):.2f}",
+            "",
+            "SGLang would print:",
+        ] + [f"  {x}" for x in p.log_lines()]
     else:
         n_ctx = context or 4096
-        settings = dict(precision=precision, n_ctx=n_ctx,
-                        n_cpu_moe=_int("--n-cpu-moe", args.n_cpu_moe, 0),
-                        n_ubatch=_int("--ubatch", args.ubatch, 1),
-                        flash_attn=bool(args.flash_attn))
+        settings = dict(
+            precision=precision,
+            n_ctx=n_ctx,
+            n_cpu_moe=_int("--n-cpu-moe", args.n_cpu_moe, 0),
+            n_ubatch=_int("--ubatch", args.ubatch, 1),
+            flash_attn=bool(args.flash_attn),
+        )
         if kv:
             settings.update(cache_type_k=kv, cache_type_v=kv)
         p = llamacpp.predict(spec, n_gpu_layers=_int("--ngl", args.ngl, 0), **settings)
         data = p.to_dict()
-        lines = [f"llama.cpp: {p.model}, {p.precision}"
-                 + ("" if p.exact else " (a per-tensor mix: sizes are averages)"),
-                 f"  -ngl {p.n_gpu_layers} of {p.n_layer + 1}, n_ctx {n_ctx:,} "
-                 f"({p.kv_cells:,} cells)",
-                 f"  GPU: model {_both(p.gpu_model_bytes)}, KV {_both(p.gpu_kv_bytes)}, "
-                 f"compute {_both(p.compute_buffer_bytes)}",
-                 f"  GPU total {_both(p.gpu_bytes)}",
-                 f"  host total {_both(p.host_bytes)}",
-                 "", "llama.cpp would print:"] + [f"  {x}" for x in p.log_lines()]
+        lines = [
+            f"llama.cpp: {p.model}, {p.precision}"
+            + ("" if p.exact else " (a per-tensor mix: sizes are averages)"),
+            f"  -ngl {p.n_gpu_layers} of {p.n_layer + 1}, n_ctx {n_ctx:,} "
+            f"({p.kv_cells:,} cells)",
+            f"  GPU: model {_both(p.gpu_model_bytes)}, KV {_both(p.gpu_kv_bytes)}, "
+            f"compute {_both(p.compute_buffer_bytes)}",
+            f"  GPU total {_both(p.gpu_bytes)}",
+            f"  host total {_both(p.host_bytes)}",
+            "",
+            "llama.cpp would print:",
+        ] + [f"  {x}" for x in p.log_lines()]
         if gpu is not None:
             free = llamacpp.free_gpu_bytes(gpu)
             data["fits_gpu"] = p.gpu_bytes <= free
             best = llamacpp.max_gpu_layers(spec, gpu, **settings)
             data["max_gpu_layers"] = best
             verdict = "fits" if data["fits_gpu"] else "does not fit"
-            lines += ["", f"-ngl {p.n_gpu_layers} {verdict} {gpu.name} "
-                      f"({_both(free)} free after the CUDA context)",
-                      f"highest -ngl that fits: {best}"]
+            lines += [
+                "",
+                f"-ngl {p.n_gpu_layers} {verdict} {gpu.name} "
+                f"({_both(free)} free after the CUDA context)",
+                f"highest -ngl that fits: {best}",
+            ]
             if spec.is_moe:
                 fewest = llamacpp.min_cpu_moe(spec, gpu, **settings)
                 data["min_cpu_moe"] = fewest
                 lines.append(f"fewest --n-cpu-moe with every layer offloaded: {fewest}")
             host = _float("--host-bandwidth", args.host_bandwidth)
             if p.host_read_bytes and host is None:
-                lines.append("decode bound: give --host-bandwidth GB/s (weights are read "
-                             "from host memory)")
+                lines.append(
+                    "decode bound: give --host-bandwidth GB/s (weights are read "
+                    "from host memory)"
+                )
             else:
                 bound = llamacpp.bandwidth_bound(p, gpu, host)
                 data["decode_tokens_per_s_bound"] = bound

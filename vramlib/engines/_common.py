@@ -1,4 +1,5 @@
-"""Pieces the engine models share: argument resolution, ceiling division, units at the edge."""
+"""What the engine models share: argument resolution, ceiling division, units."""
+
 from __future__ import annotations
 
 from .. import _check, _data
@@ -24,8 +25,10 @@ def spec_of(model: "ModelSpec | str") -> ModelSpec:
         return model
     if isinstance(model, str):
         return get_model(model)
-    raise TypeError(f"model must be a ModelSpec or a catalogue name, got "
-                    f"{type(model).__name__} {model!r}")
+    raise TypeError(
+        f"model must be a ModelSpec or a catalogue name, got "
+        f"{type(model).__name__} {model!r}"
+    )
 
 
 def format_of(precision: "str | int | WeightFormat") -> WeightFormat:
@@ -38,9 +41,13 @@ def gpu_of(gpu: "str | GPU") -> GPU:
     return get_gpu(gpu)
 
 
-def kv_precision(kv_dtype: "str | Precision | None", model_dtype: str = "bf16") -> Precision:
+def kv_precision(
+    kv_dtype: "str | Precision | None", model_dtype: str = "bf16"
+) -> Precision:
     """The KV cache's element type; ``None`` or ``"auto"`` means the model's dtype."""
-    if kv_dtype is None or (isinstance(kv_dtype, str) and kv_dtype.strip().lower() == "auto"):
+    if kv_dtype is None or (
+        isinstance(kv_dtype, str) and kv_dtype.strip().lower() == "auto"
+    ):
         return get_precision(model_dtype)
     return get_precision(kv_dtype)
 
