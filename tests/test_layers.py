@@ -65,7 +65,8 @@ def test_feed_forward_blocks():
     assert DenseMLP(64, 100, gated=False, bias=True).params() == {
         "mlp": 2 * 64 * 100, "bias": 100 + 64}
     moe = MoE(64, experts=8, top_k=2, width=32, shared_width=48, shared_gate=True)
-    assert moe.params() == {"mlp": 8 * 3 * 64 * 32 + 3 * 64 * 48, "router": 8 * 64 + 64}
+    assert moe.params() == {"mlp": 8 * 3 * 64 * 32 + 3 * 64 * 48, "router": 8 * 64 + 64,
+                            "bias": 0}
     assert moe.expert_params() == 3 * 64 * 32
     assert NoFFN().params() == {}
     with pytest.raises(ValueError, match="exceeds"):

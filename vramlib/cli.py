@@ -34,10 +34,12 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m vramlib", description="How much GPU memory does this LLM need?",
                 epilog="Sizes are printed in GB (10^9 bytes) and GiB (2^30 bytes).")
-    p.add_argument("model", nargs="?", help="catalogue name (e.g. Llama-3.1-8B); see --list-models")
+    p.add_argument("model", nargs="?", help="catalogue name (e.g. Llama-3.1-8B; see --list-models), a "
+                                            "folder, a .safetensors or .gguf file, or a Hub id (org/name)")
     p.add_argument("--config", metavar="PATH", help="a config.json (or its folder) instead of a catalogue name")
-    p.add_argument("--precision", default="bf16", help="weight format: bf16, fp8, int4, Q4_K_M, gptq-4bit-128g, … "
-                                                      "(see --list-formats; default bf16)")
+    p.add_argument("--precision", default=None, help="weight format: bf16, fp8, int4, Q4_K_M, gptq-4bit-128g, … "
+                                                      "(see --list-formats; default: as published, "
+                                                      "the checkpoint's own, else bf16)")
     p.add_argument("--context", default="4096", help="tokens per sequence (default 4096)")
     p.add_argument("--batch", default="1", help="sequences served at once (default 1)")
     p.add_argument("--kv-dtype", default=None, help="KV-cache type: " + ", ".join(kv_cache_dtypes()))
@@ -108,7 +110,8 @@ def run(argv: Sequence[str]) -> str:
         spec = _for_flag("--config", ModelSpec.from_hf_config, args.config)
     else:
         spec = _for_flag("MODEL", get_model, args.model)
-    _for_flag("--precision", get_format, args.precision)
+    if args.precision is not None:  # None: as published (issue 13)
+        _for_flag("--precision", get_format, args.precision)
     if args.kv_dtype is not None:
         _for_flag("--kv-dtype", get_precision, args.kv_dtype)
     if args.engine:

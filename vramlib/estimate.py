@@ -107,6 +107,8 @@ class Estimate:
     spec: ModelSpec = field(repr=False, compare=False)
     format: WeightFormat = field(repr=False, compare=False)
     flat_factor: float = field(default=1.2, repr=False)
+    # checkpoint hook (issue 13): the weights as published, when the precision was not given
+    published: object = field(default=None, repr=False, compare=False)
 
     @property
     def total_bytes(self) -> int:
@@ -147,7 +149,8 @@ class Estimate:
         return head + "\n" + self.table()
 
 
-def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", context: int = 4096,
+def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
+             context: int = 4096,
              batch: int = 1, kv_dtype: "str | None" = None, prefill_chunk: "int | None" = None,
              overhead: str = "vramlib", flat_factor: float = 1.2) -> Estimate:
     r"""Estimate the memory to serve ``model`` (a :class:`ModelSpec` or a catalogue name).
@@ -159,6 +162,14 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", conte
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
     """
     spec = _resolve_spec(model)
+    published = None
+    if precision is None:  # checkpoint hook (issue 13): "as published"
+        precision = "bf16"
+        if spec.checkpoint is not None:
+            from .checkpoint.source import published_for
+            published = published_for(spec)
+        if published is not None and kv_dtype is None:
+            kv_dtype = published.kv_cache_dtype
     fmt = format_for_model(get_format(precision), spec)
     context = _check.integer("context", context, minimum=1)
     batch = _check.integer("batch", batch, minimum=1)
@@ -169,7 +180,9 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int" = "bf16", conte
     kv_name = get_precision(kv_dtype if kv_dtype is not None else default_kv_dtype(fmt)).name
     common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
                   params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
-                  overhead_model=overhead, flat_factor=flat_factor)
+                  overhead_model=overhead, flat_factor=flat_factor, published=published)
+    if published is not None:
+        common["precision"] = f"as published: {published.label}"
     probe = Estimate(kv_dtype=kv_name, weights_bytes=0, kv_cache_bytes=0, activation_bytes=0,
                      overhead_bytes=0, **common)
     parts = _split(probe, 1)
@@ -209,6 +222,8 @@ def _group_bytes(fmt: WeightFormat, groups: dict[str, int]) -> dict[str, int]:
 def _split(e: Estimate, t: int) -> dict[str, int]:
     spec, fmt = e.spec, e.format
     by_group = _group_bytes(fmt, spec.param_groups())
+    if e.published is not None:  # checkpoint hook (issue 13)
+        by_group = e.published.group_bytes()
     split = sum(b for g, b in by_group.items() if g in _SPLIT_GROUPS)
     weights = math.ceil(split / t) + sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
     if e.overhead_model == "flat":

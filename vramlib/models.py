@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -120,6 +120,9 @@ class ModelSpec:
     max_position_embeddings: int | None = None
     defaulted_keys: tuple[str, ...] = ()
     module_names: tuple[tuple[str, ...], tuple[str, ...]] = ()
+    # the checkpoint as published: its quantization_config and dtype, and the tensors' bytes
+    # where headers were read (vramlib.checkpoint.source.Checkpoint)
+    checkpoint: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check.text("model_type", self.model_type)
@@ -436,9 +439,34 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
     Unknown names raise ``ValueError`` with the closest known ones. ``data`` replaces the packaged
     catalogue (a dict in the same format), for tests and for private catalogues.
     """
-    entry = _lookup(name, data)
+    try:
+        entry = _lookup(name, data)
+    except ValueError as err:
+        # checkpoint hook (issue 13): a file, a folder or a Hub id (org/name)
+        if data is None and isinstance(name, str) and _not_catalogue(name):
+            from .checkpoint.source import load
+            try:
+                return load(name)
+            except (ValueError, OSError) as hub_err:
+                raise ValueError(f"{hub_err} ({err})") from None
+        raise
     try:
         fields = _arch.spec_fields(entry["config"])
     except (TypeError, ValueError) as err:
         raise type(err)(f"catalogue entry {entry['id']!r}: {err}") from None
-    return ModelSpec(**fields, name=entry["id"], source=entry.get("source"))
+    spec = ModelSpec(**fields, name=entry["id"], source=entry.get("source"))
+    if "quantization_config" in entry["config"]:  # checkpoint hook (issue 13)
+        from .checkpoint.source import Checkpoint, with_checkpoint
+        spec = with_checkpoint(spec, Checkpoint.from_config(
+            entry["config"], f"catalogue: {entry['id']}"))
+    return spec
+
+
+def _not_catalogue(name: str) -> bool:
+    """A model argument to look for outside the catalogue: an existing path, a checkpoint
+    file name, or a Hub id (org/name)."""
+    path = Path(os.path.expanduser(name))
+    if name.endswith((".gguf", ".safetensors", ".json")) or (path / "config.json").is_file():
+        return True
+    from .checkpoint.hub import is_repo_id
+    return not path.exists() and is_repo_id(name)

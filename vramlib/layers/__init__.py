@@ -11,12 +11,16 @@ hidden-sized norms. Every kind of mixer knows two things about itself, in the bo
 
 The mixer kinds:
 
-======================  =========================================================================
-:class:`Attention`      multi-head / grouped-query / multi-query attention over the full context, a
-                        sliding window or a chunk; optional attention sinks; optional reuse of an
-                        earlier layer's keys and values (no cache of its own)
-:class:`LatentAttention`  multi-head latent attention (DeepSeek-V3): a compressed latent is cached
-======================  =========================================================================
+* :class:`Attention`: multi-head / grouped-query / multi-query attention over the full context, a
+  sliding window or a chunk; optional attention sinks; optional reuse of an earlier layer's keys
+  and values (no cache of its own).
+* :class:`LatentAttention`: multi-head latent attention (DeepSeek-V3), which caches a compressed
+  latent, with the sparse-attention indexer's keys beside it (DeepSeek-V3.2, GLM-5).
+* :class:`CompressedAttention`: DeepSeek-V4's sliding window plus compressed entries.
+* :class:`Mamba2` (and :class:`Mamba1`, Jamba's): a state-space layer with a convolution state and
+  a recurrent state per sequence, the same at any context length.
+* :class:`ParallelHybrid`: Falcon-H1's attention and Mamba-2 block side by side in one layer.
+* :class:`NoMixer`: no token mixer (Nemotron-H's MLP-only and expert-only layers).
 
 The feed-forward kinds: :class:`DenseMLP` (gated or plain), :class:`MoE` (routed and shared experts),
 :class:`NoFFN`.
@@ -29,7 +33,10 @@ The chapter :ref:`ch-kv-cache` derives the attention cache.
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
+from .latent import CompressedAttention
 from .layer import Layer
+from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 
-__all__ = ["Attention", "DenseMLP", "FeedForward", "LatentAttention", "Layer", "Linear", "Mixer",
-           "MoE", "NoFFN"]
+__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "LatentAttention",
+           "Layer", "Linear", "Mamba1", "Mamba2", "Mixer", "MoE", "NoFFN", "NoMixer",
+           "ParallelHybrid"]

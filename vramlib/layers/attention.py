@@ -12,6 +12,8 @@ A layer that reuses an earlier layer's keys and values (``shares_kv``) caches no
 
 :class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
 :math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
+With DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5) it also caches
+one indexer key of :math:`d_I` elements per token.
 """
 from __future__ import annotations
 
@@ -115,16 +117,42 @@ class Attention:
 class LatentAttention:
     r"""Multi-head latent attention (DeepSeek-V2/V3): keys and values are rebuilt from a latent.
 
-    Symbols: :math:`r_{kv}` (``kv_lora_rank``), :math:`r_q` (``q_lora_rank``, ``None`` for a
-    full-rank q projection), :math:`d_{nope}`, :math:`d_{rope}`, :math:`d_v`. Parameters: q_a
-    :math:`H r_q` and q_b :math:`r_q n_h (d_{nope} + d_{rope})` (or q :math:`H n_h (d_{nope} +
-    d_{rope})`), kv_a :math:`H (r_{kv} + d_{rope})`, kv_b :math:`r_{kv} n_h (d_{nope} + d_v)`, o
-    :math:`n_h d_v H`; norms on the q and kv latents (:math:`r_q + r_{kv}`).
+    Symbols: :math:`r_{kv}` (``kv_lora_rank``), :math:`r_q` (``q_lora_rank``, ``None``
+    for a full-rank q projection), :math:`d_{nope}`, :math:`d_{rope}`, :math:`d_v`.
+    Parameters: q_a :math:`H r_q` and q_b :math:`r_q n_h (d_{nope} + d_{rope})` (or q
+    :math:`H n_h (d_{nope} + d_{rope})`), kv_a :math:`H (r_{kv} + d_{rope})`, kv_b
+    :math:`r_{kv} n_h (d_{nope} + d_v)`, o :math:`n_h d_v H`; norms on the q and kv
+    latents (:math:`r_q + r_{kv}`).
 
-    Cache per sequence and token: one latent row of :math:`r_{kv} + d_{rope}` elements (what
-    transformers 5.x and MLA kernels keep). ``mla_expanded=True`` counts the per-head keys and
-    values an implementation without an MLA kernel caches instead: :math:`n_h (d_{nope} +
-    d_{rope})` and :math:`n_h d_v` elements.
+    Cache per sequence and token: one latent row of :math:`r_{kv} + d_{rope}` elements
+    (what transformers 5.x and MLA kernels keep). ``mla_expanded=True`` counts the
+    per-head keys and values an implementation without an MLA kernel caches instead:
+    :math:`n_h (d_{nope} + d_{rope})` and :math:`n_h d_v` elements.
+
+    **Lightning indexer** (DeepSeek Sparse Attention, DeepSeek-V3.2 and GLM-5): with
+    ``index_topk`` :math:`k_I > 0` the layer attends to the :math:`k_I` tokens a small
+    indexer picks (transformers' layer type ``"indexed_attention"``). The indexer has
+    :math:`n_I` (``index_n_heads``) query heads of :math:`d_I` (``index_head_dim``)
+    elements read off the q latent, and one key of :math:`d_I` elements per token:
+
+    * parameters: wq_b :math:`r_q n_I d_I`, wk :math:`H d_I`, weights_proj :math:`H n_I`
+      (``attention``), and k_norm, a LayerNorm with weight and bias, :math:`2 d_I`
+      (``norm``);
+    * cache: the indexer keys, :math:`d_I` elements per token (part ``"indexer_keys"``),
+      which transformers 5.24 keeps in the model's dtype, like the latent
+      (``DynamicIndexedLayer``).
+
+    So a DSA layer caches :math:`r_{kv} + d_{rope} + d_I` elements per token: 576 + 128
+    = 704 for DeepSeek-V3.2. vLLM keeps the indexer keys differently whatever the
+    KV-cache dtype: as fp8 values plus one fp32 scale per 128 elements, :math:`d_I + 4
+    d_I / 128` bytes (132 for :math:`d_I = 128`; ``Indexer`` and
+    ``DeepseekV32IndexerCache`` in vllm/model_executor/models/deepseek_v2.py:
+    https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/models/deepseek_v2.py
+    A layer with ``index_shared`` (GLM-5's ``indexer_types`` ``"shared"``) reuses the
+    previous indexer layer's choice of tokens: it has no indexer of its own, no indexer
+    parameters and no indexer keys. :math:`k_I` itself changes neither parameters nor
+    cache; it is kept as information (how many tokens each query reads)). The indexer's
+    weights_proj is kept in fp32 by transformers (``_keep_in_fp32_modules``).
     """
 
     hidden: int
@@ -136,6 +164,10 @@ class LatentAttention:
     v_head_dim: int
     qkv_bias: bool = False
     o_bias: bool = False
+    index_topk: int = 0
+    index_n_heads: int = 0
+    index_head_dim: int = 0
+    index_shared: bool = False
 
     def __post_init__(self) -> None:
         for field in ("hidden", "heads", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
@@ -143,8 +175,26 @@ class LatentAttention:
             _check.integer(field, getattr(self, field), minimum=1)
         if self.q_lora_rank is not None:
             _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
+        _check.integer("index_topk", self.index_topk, minimum=0)
+        if self.has_indexer:
+            for field in ("index_n_heads", "index_head_dim"):
+                _check.integer(field, getattr(self, field), minimum=1)
+            if self.q_lora_rank is None:
+                raise ValueError("an indexer reads the q latent: q_lora_rank must be "
+                                 "set (got None)")
+        elif self.index_n_heads or self.index_head_dim:
+            raise ValueError("index_n_heads and index_head_dim describe an indexer of "
+                             "the layer's own; give them only with index_topk > 0 and "
+                             "index_shared=False")
 
-    layer_type = "full_attention"
+    @property
+    def layer_type(self) -> str:
+        return "indexed_attention" if self.index_topk else "full_attention"
+
+    @property
+    def has_indexer(self) -> bool:
+        """True when the layer runs an indexer of its own (and caches its keys)."""
+        return bool(self.index_topk) and not self.index_shared
 
     @property
     def qk_head_dim(self) -> int:
@@ -154,7 +204,8 @@ class LatentAttention:
         return {"attention": sum(lin.in_features * lin.out_features for lin in self.linears()),
                 "bias": ((self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim)
                 * self.qkv_bias + self.hidden * self.o_bias,
-                "norm": (self.q_lora_rank or 0) + self.kv_lora_rank}
+                "norm": (self.q_lora_rank or 0) + self.kv_lora_rank
+                + 2 * self.index_head_dim * self.has_indexer}
 
     def row_elements(self, mla_expanded: bool = False) -> tuple[int, int]:
         """Elements cached per token: (latent, 0), or expanded (key row, value row)."""
@@ -166,20 +217,33 @@ class LatentAttention:
                     mla_expanded: bool = False) -> dict[str, int]:
         k, v = self.row_elements(mla_expanded)
         if mla_expanded:
-            return {"keys": tokens * kv.bytes_for(k), "values": tokens * kv.bytes_for(v)}
-        return {"latent": tokens * kv.bytes_for(k)}
+            parts = {"keys": tokens * kv.bytes_for(k),
+                     "values": tokens * kv.bytes_for(v)}
+        else:
+            parts = {"latent": tokens * kv.bytes_for(k)}
+        if self.has_indexer:
+            parts["indexer_keys"] = tokens * kv.bytes_for(self.index_head_dim)
+        return parts
 
     def bytes_per_token(self, kv: Precision, *, mla_expanded: bool = False) -> int:
         k, v = self.row_elements(mla_expanded)
-        return kv.bytes_for(k) + kv.bytes_for(v)
+        indexer = kv.bytes_for(self.index_head_dim) if self.has_indexer else 0
+        return kv.bytes_for(k) + kv.bytes_for(v) + indexer
 
     def linears(self) -> tuple[Linear, ...]:
         h, n, r = self.hidden, self.heads, self.q_lora_rank
         if r is None:
             q: tuple[Linear, ...] = (Linear("q_proj", h, n * self.qk_head_dim),)
         else:
-            q = (Linear("q_a_proj", h, r, self.qkv_bias), Linear("q_b_proj", r, n * self.qk_head_dim))
-        return q + (
-            Linear("kv_a_proj_with_mqa", h, self.kv_lora_rank + self.qk_rope_head_dim, self.qkv_bias),
+            q = (Linear("q_a_proj", h, r, self.qkv_bias),
+                 Linear("q_b_proj", r, n * self.qk_head_dim))
+        out = q + (
+            Linear("kv_a_proj_with_mqa", h, self.kv_lora_rank + self.qk_rope_head_dim,
+                   self.qkv_bias),
             Linear("kv_b_proj", self.kv_lora_rank, n * (self.qk_nope_head_dim + self.v_head_dim)),
             Linear("o_proj", n * self.v_head_dim, h, self.o_bias))
+        if self.has_indexer:
+            d, heads = self.index_head_dim, self.index_n_heads
+            out += (Linear("wq_b", r or 0, heads * d), Linear("wk", h, d),
+                    Linear("weights_proj", h, heads))
+        return out

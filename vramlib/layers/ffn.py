@@ -67,6 +67,10 @@ class MoE:
     ``mlp_bias``, biases on the shared expert and the latent projections; ``router_name`` and
     ``shared_names``, transformers' module names (two shared names on a gated expert mean
     gate and up fused in one matrix, Granite's ``input_linear``).
+    ``score_bias_param`` counts a per-expert score-correction bias (:math:`E`, ``router``) that
+    ERNIE 4.5 stores as a parameter (DeepSeek-V3, GLM-4.5 and MiniMax-M2 keep theirs as a buffer,
+    which is not counted); Hunyuan's router is named ``wg``; ERNIE 4.5 with ``use_bias`` has the
+    shared expert's biases (``mlp_bias``).
     """
 
     hidden: int
@@ -80,6 +84,7 @@ class MoE:
     mlp_bias: bool = False
     router_name: str = "gate"
     shared_names: tuple[str, ...] = ()
+    score_bias_param: bool = False
 
     kind = "moe"
 
@@ -109,7 +114,7 @@ class MoE:
         shared_bias = ((2 if self.gated else 1) * s + h) if s else 0
         return {"mlp": self.experts * self.expert_params() + n * h * s
                 + 2 * h * self.latent,
-                "router": self.experts * h + h * self.shared_gate,
+                "router": self.experts * (h + self.score_bias_param) + h * self.shared_gate,
                 "bias": (shared_bias + (self.latent + h if self.latent else 0))
                 * self.mlp_bias}
 
