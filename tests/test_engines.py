@@ -367,6 +367,8 @@ def test_cli_engine_errors_are_one_line(capsys):
     assert code == 2 and "--mem-fraction-static" in err
     code, _, err = run_cli(capsys, "Llama-3.1-8B", "--engine", "vllm", "--gpu", "H10O")
     assert code == 2 and "--gpu" in err
+    code, _, err = run_cli(capsys, "Llama-3.1-8B", "--engine", "llama.cpp")
+    assert code == 2 and "--precision" in err
 
 
 def test_engine_versions_are_stated():

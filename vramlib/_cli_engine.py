@@ -115,6 +115,13 @@ def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
 
     engine = engine_name(args.engine)
     precision = args.precision
+    if precision is None:  # "as published" is not yet read by the engine models
+        if engine == "llama.cpp":
+            raise ValueError(
+                "--engine llama.cpp needs --precision: the GGUF file type (f16, q8_0, "
+                "q4_0, Q4_K_M, ...)"
+            )
+        precision = "bf16"
     gpu = None
     if args.gpu:
         try:
