@@ -4,6 +4,7 @@ configs and the engines' rules, not taken from the code under test."""
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -121,6 +122,33 @@ def test_vllm_hybrid_pads_attention_pages_to_the_state_page():
     assert layout.num_blocks(budget) == blocks
     assert layout.tokens(blocks) == blocks // 4 * 544
     assert layout.request_blocks(8192, 8192) == 3 + math.ceil(8192 / 544)
+
+
+def test_vllm_hybrid_block_sizes_of_nemotron_3_nano():
+    # Nemotron 3 Nano 30B-A3B: Mamba-2 of 64 heads x 64, 8 groups of state 128, kernel
+    # 4; attention with 2 KV heads of 128. fp8 KV cache, fp32 SSM state, --block-size 32
+    # (the settings of vllm-project/vllm#41037, which reports 4192, 4192 and 2112 tokens
+    # at TP 1, 2 and 4).
+    staging = Path(__file__).resolve().parent.parent / "data" / "staging"
+    entry = next(
+        m
+        for m in json.loads((staging / "models-2026.json").read_text())["models"]
+        if m["id"] == "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
+    )
+    spec = ModelSpec.from_hf_config(entry["config"])
+    for tp, expected in ((1, 4192), (2, 4192), (4, 2112)):
+        conv = (64 * 64 + 2 * 8 * 128) // tp * (4 - 1) * 2
+        ssm = 64 // tp * 64 * 128 * 4
+        attn = 2 * max(1, 2 // tp) * 128 * 1
+        block = 32 * math.ceil((conv + ssm) / (32 * attn))
+        layout = vllm.kv_layout(
+            spec,
+            kv_cache_dtype="fp8",
+            tensor_parallel=tp,
+            block_size=32,
+            mamba_ssm_dtype="fp32",
+        )
+        assert layout.block_size == block == expected
 
 
 def test_vllm_v0_block_and_prediction_arithmetic():

@@ -302,8 +302,8 @@ def _state_bytes(mixer, state: Precision, conv: Precision, t: int) -> int:
         ssm = channels * mixer.state_size
     else:
         raise ValueError(
-            f"state layer {type(mixer).__name__} has no vLLM page model "
-            f"(supported: Mamba1, Mamba2)"
+            f"layer kind {type(mixer).__name__} has no vLLM page model yet "
+            f"(supported: attention, latent attention, Mamba1, Mamba2)"
         )
     return conv.bytes_for(channels * (mixer.conv_kernel - 1)) + state.bytes_for(ssm)
 
