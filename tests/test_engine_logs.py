@@ -1,4 +1,5 @@
-"""vramlib's engine models held against public engine log lines (data/engine-logs).
+"""vramlib's engine models held against public engine log lines
+(vramlib/data/engine_logs, shipped with the package).
 
 Every row of logs.csv is a line vLLM, SGLang or llama.cpp printed in a public issue,
 pull request or CI log, with its URL, the model, the settings and the figure. Exact
@@ -6,15 +7,44 @@ kinds must match at the printed rounding; model kinds within their stated tolera
 decode speeds must not beat the bandwidth bound.
 """
 
+import csv
+import fnmatch
 import json
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from vramlib.engines import ENGINES, logcheck
 
-LOGS = Path(__file__).resolve().parent.parent / "data" / "engine-logs"
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "vramlib" / "data" / "engine_logs"
 ROWS = logcheck.load_rows(LOGS / "logs.csv")
+
+
+def test_default_rows_are_the_shipped_csv():
+    assert logcheck.logs_path() == LOGS / "logs.csv"
+    rows = logcheck.load_rows()
+    with (LOGS / "logs.csv").open(encoding="utf-8", newline="") as f:
+        raw = list(csv.DictReader(f))
+    assert [r["id"] for r in rows] == [r["id"] for r in raw]
+    assert rows[0]["settings"] == json.loads(raw[0]["settings"])
+    assert all(r["_dir"] == str(LOGS) for r in rows)
+    configs = [r for r in rows if r["model"].startswith("configs/")]
+    assert configs and logcheck.model_of(configs[0]).num_hidden_layers > 0
+
+
+def test_log_files_are_package_data():
+    # a pip install (Colab) ships only what pyproject's package-data names
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["vramlib"]
+    files = [p for p in LOGS.rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for p in files:
+        rel = p.relative_to(ROOT / "vramlib").as_posix()
+        assert any(
+            fnmatch.fnmatch(rel, g) and rel.count("/") == g.count("/") for g in globs
+        ), rel
 
 
 def test_enough_rows_from_every_engine():

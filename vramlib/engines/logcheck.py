@@ -1,8 +1,9 @@
 r"""Holding the engine models against what the engines printed.
 
-``data/engine-logs/logs.csv`` (in the repository, not the package) holds public log
-lines of vLLM, SGLang and llama.cpp, each with its URL, the model, the GPU, the settings
-and the figure. :func:`check_row` predicts the figure from vramlib and compares:
+``vramlib/data/engine_logs/logs.csv`` (shipped with the package, so the chapter runs in
+Colab too) holds public log lines of vLLM, SGLang and llama.cpp, each with its URL, the
+model, the GPU, the settings and the figure; ``configs/`` beside it holds the configs of
+models that are not in the catalogue. :func:`check_row` predicts the figure from vramlib and compares:
 
 * **exact** kinds are arithmetic the engine does on inputs vramlib knows exactly (KV
   bytes from the config, blocks and tokens from a printed budget, GGUF tensor bytes):
@@ -13,7 +14,8 @@ and the figure. :func:`check_row` predicts the figure from vramlib and compares:
   and the error table (:func:`summary`) says by how much they miss;
 * **bound** kinds (decode speed) must not beat the bandwidth bound.
 
-Reading the CSV is the caller's choice (:func:`load_rows`); nothing is read at import.
+Nothing is read at import: :func:`load_rows` reads the shipped CSV (or another one) when
+called.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import csv
 import json
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from ..gpus import get_gpu
@@ -82,9 +85,17 @@ class Check:
     calibrates: bool = False
 
 
-def load_rows(path: "str | Path") -> list[dict]:
-    """The rows of a logs CSV, ``settings`` parsed, ``_dir`` the CSV's folder."""
-    p = Path(path)
+def logs_path() -> Path:
+    """Where the shipped log rows live: ``vramlib/data/engine_logs/logs.csv``."""
+    data = resources.files("vramlib").joinpath("data")
+    return Path(str(data.joinpath("engine_logs").joinpath("logs.csv")))
+
+
+def load_rows(path: str | Path | None = None) -> list[dict]:
+    """The rows of a logs CSV (by default the shipped one, :func:`logs_path`), each a
+    dict of the CSV's columns with ``settings`` parsed from JSON and ``_dir`` the CSV's
+    folder (where ``configs/NAME.json`` models are read from)."""
+    p = logs_path() if path is None else Path(path)
     with p.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
@@ -326,4 +337,12 @@ def summary(checks: list[Check]) -> list[dict]:
     return out
 
 
-__all__ = ["Check", "TOLERANCES", "check_row", "load_rows", "model_of", "summary"]
+__all__ = [
+    "TOLERANCES",
+    "Check",
+    "check_row",
+    "load_rows",
+    "logs_path",
+    "model_of",
+    "summary",
+]
