@@ -24,8 +24,10 @@ from vramlib.precisions import get_precision
 FP32, BF16 = get_precision("fp32"), get_precision("bf16")
 
 # the keys that shape NVIDIA-Nemotron-3-Nano-30B-A3B-BF16, from its config.json:
-NANO_SOURCE = ("https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
-               "/blob/main/config.json")
+NANO_SOURCE = (
+    "https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"
+    "/blob/main/config.json"
+)
 NEMOTRON_3_NANO = {
     "model_type": "nemotron_h",
     "vocab_size": 131072,

@@ -231,7 +231,7 @@ def test_deepseek_v32_class_defaults_fill_absent_keys():
         (dict(indexer_types=["full", "shared", "shared", "full"]), (0, 1, 1, 0)),
         (dict(index_topk_pattern="FSFS"), (0, 1, 0, 1)),
         # layer i runs its indexer when max(i - offset + 1, 0) is a multiple of the
-    # frequency
+        # frequency
         (dict(index_topk_freq=2, index_skip_topk_offset=1), (0, 1, 0, 1)),
         (dict(index_topk_freq=2), (0, 0, 1, 0)),
         ({}, (0, 0, 0, 0)),

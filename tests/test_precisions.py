@@ -7,9 +7,21 @@ import vramlib
 from vramlib.precisions import get_precision, precision_names
 
 
-@pytest.mark.parametrize("name,bits", [("fp32", 32), ("tf32", 32), ("fp16", 16), ("bf16", 16), ("fp8", 8),
-                                       ("fp8_e5m2", 8), ("int8", 8), ("int4", 4),
-                                       ("q8_0", Fraction(34 * 8, 32)), ("q4_0", Fraction(18 * 8, 32))])
+@pytest.mark.parametrize(
+    "name,bits",
+    [
+        ("fp32", 32),
+        ("tf32", 32),
+        ("fp16", 16),
+        ("bf16", 16),
+        ("fp8", 8),
+        ("fp8_e5m2", 8),
+        ("int8", 8),
+        ("int4", 4),
+        ("q8_0", Fraction(34 * 8, 32)),
+        ("q4_0", Fraction(18 * 8, 32)),
+    ],
+)
 def test_bits_per_element_from_the_storage_layout(name, bits):
     assert get_precision(name).bits == bits
 
@@ -18,9 +30,21 @@ def test_tf32_is_stored_in_four_bytes():
     assert get_precision("tf32").bytes_for(10) == 40
 
 
-@pytest.mark.parametrize("alias,name", [("BFloat16", "bf16"), ("float16", "fp16"), ("half", "fp16"),
-                                        ("FP8-E4M3", "fp8"), ("float8_e5m2", "fp8_e5m2"), ("16", "fp16"),
-                                        (32, "fp32"), (8, "int8"), (4, "int4"), ("4bit", "int4")])
+@pytest.mark.parametrize(
+    "alias,name",
+    [
+        ("BFloat16", "bf16"),
+        ("float16", "fp16"),
+        ("half", "fp16"),
+        ("FP8-E4M3", "fp8"),
+        ("float8_e5m2", "fp8_e5m2"),
+        ("16", "fp16"),
+        (32, "fp32"),
+        (8, "int8"),
+        (4, "int4"),
+        ("4bit", "int4"),
+    ],
+)
 def test_aliases_and_bit_widths(alias, name):
     assert get_precision(alias).name == name
 
@@ -28,8 +52,8 @@ def test_aliases_and_bit_widths(alias, name):
 def test_any_bit_width_packs_without_padding():
     p = get_precision(3)
     assert p.bits == 3
-    assert p.bytes_for(8) == 3          # 8 values × 3 bits = 24 bits = 3 bytes
-    assert p.bytes_for(9) == 4          # 27 bits round up to 4 bytes
+    assert p.bytes_for(8) == 3  # 8 values × 3 bits = 24 bits = 3 bytes
+    assert p.bytes_for(9) == 4  # 27 bits round up to 4 bytes
 
 
 def test_block_types_round_up_to_whole_blocks():
@@ -57,8 +81,18 @@ def test_unknown_name_suggests_the_closest():
         get_precision("bf61")
 
 
-@pytest.mark.parametrize("bad,exc", [(True, TypeError), (None, TypeError), (2.5, ValueError), ([16], TypeError),
-                                     (0, ValueError), (-8, ValueError), (65, ValueError)])
+@pytest.mark.parametrize(
+    "bad,exc",
+    [
+        (True, TypeError),
+        (None, TypeError),
+        (2.5, ValueError),
+        ([16], TypeError),
+        (0, ValueError),
+        (-8, ValueError),
+        (65, ValueError),
+    ],
+)
 def test_bad_precisions_raise_with_the_argument_named(bad, exc):
     with pytest.raises(exc, match="precision|bits"):
         get_precision(bad)

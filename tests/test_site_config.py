@@ -5,6 +5,7 @@ page in the table of contents exists, has a label and one title; figures have al
 use labels; the deployment workflow and `make check-site` are wired up. Plus the pure helpers of
 tools/check_site.py (the browser run itself is `make check-site`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -57,6 +58,7 @@ PAGES = toc_files()
 
 # --- _config.yml ---
 
+
 def test_title_and_author():
     assert CONFIG["title"].strip() and CONFIG["author"].strip()
 
@@ -105,14 +107,18 @@ def test_math_is_served_by_the_site():
 
 
 def test_extra_extensions_are_importable_and_pinned():
-    pins = {re.split(r"[=<>~ ]", line, maxsplit=1)[0].lower().replace("_", "-")
-            for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith(("#", "-"))}
+    pins = {
+        re.split(r"[=<>~ ]", line, maxsplit=1)[0].lower().replace("_", "-")
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith(("#", "-"))
+    }
     for extension in CONFIG["sphinx"].get("extra_extensions", []):
         assert importlib.util.find_spec(extension) is not None, extension
         if extension.startswith("sphinx.ext."):
             continue  # part of Sphinx itself
-        assert extension.lower().replace("_", "-") in pins, f"pin {extension} in requirements.txt"
+        assert extension.lower().replace("_", "-") in pins, (
+            f"pin {extension} in requirements.txt"
+        )
 
 
 def test_print_css_is_served_and_hides_the_navigation():
@@ -129,6 +135,7 @@ def test_print_css_is_served_and_hides_the_navigation():
 
 # --- the pages ---
 
+
 def test_toc_root_and_files_exist():
     for file in PAGES:
         assert source(file).is_file()
@@ -140,7 +147,9 @@ def test_page_has_a_label_and_one_title(file):
     titles = re.findall(r"^# \S.*$", text, flags=re.M)
     assert len(titles) == 1, f"one '# Title' per page, found {titles}"
     before = text[: text.index(titles[0])].strip().splitlines()
-    assert before and re.fullmatch(r"\([\w-]+\)=", before[-1].strip()), "a '(label)=' line before the title"
+    assert before and re.fullmatch(r"\([\w-]+\)=", before[-1].strip()), (
+        "a '(label)=' line before the title"
+    )
 
 
 def labels() -> set[str]:
@@ -148,7 +157,10 @@ def labels() -> set[str]:
     for file in PAGES:
         for text in markdown_of(source(file)):
             found.update(re.findall(r"^\(([\w-]+)\)=\s*$", text, flags=re.M))
-            found.update(m.lower() for m in re.findall(r"^:name:\s*([\w-]+)\s*$", text, flags=re.M))
+            found.update(
+                m.lower()
+                for m in re.findall(r"^:name:\s*([\w-]+)\s*$", text, flags=re.M)
+            )
     return found
 
 
@@ -160,8 +172,11 @@ def test_cross_references_use_labels_that_exist(file):
         for target in re.findall(r"\{(?:ref|numref)\}`(?:[^`<]*<)?([^`>]+)>?`", text):
             assert target.strip() in known, f"unknown label {target!r}"
         # Links to other pages by file path break when a file moves; use {ref}`label`.
-        local = [t for t in re.findall(r"\]\(([^)\s]+)\)", text)
-                 if not re.match(r"(https?:|mailto:|#)", t)]
+        local = [
+            t
+            for t in re.findall(r"\]\(([^)\s]+)\)", text)
+            if not re.match(r"(https?:|mailto:|#)", t)
+        ]
         assert local == [], f"link by path, use a label: {local}"
 
 
@@ -169,17 +184,25 @@ def test_cross_references_use_labels_that_exist(file):
 def test_every_figure_has_alt_text(file):
     nb = json.loads(source(file).read_text(encoding="utf-8"))
     for i, cell in enumerate(nb["cells"]):
-        images = [o for o in cell.get("outputs", [])
-                  if any(k.startswith("image/") for k in o.get("data", {}))]
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if any(k.startswith("image/") for k in o.get("data", {}))
+        ]
         if images:
             alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
-            assert alt.strip(), f"cell {i} draws a figure without metadata mystnb.image.alt"
+            assert alt.strip(), (
+                f"cell {i} draws a figure without metadata mystnb.image.alt"
+            )
 
 
 # --- deployment and the browser check ---
 
+
 def test_workflow_tests_builds_and_deploys():
-    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8"))
+    wf = yaml.safe_load(
+        (ROOT / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8")
+    )
     on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
     assert "pull_request" in on and on["push"]["branches"] == ["main"]
     steps = [s for job in wf["jobs"].values() for s in job.get("steps", [])]
@@ -187,48 +210,72 @@ def test_workflow_tests_builds_and_deploys():
     assert "make test" in runs and "make book" in runs
     setup = [s for s in steps if s.get("uses", "").startswith("actions/setup-python")]
     assert setup and setup[0]["with"]["python-version"] == "3.11"
-    upload = [s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    upload = [
+        s
+        for s in steps
+        if s.get("uses", "").startswith("actions/upload-pages-artifact")
+    ]
     assert upload and upload[0]["with"]["path"] == "_build/html"
     assert "main" in upload[0]["if"] and "push" in upload[0]["if"]
-    deploy = [j for j in wf["jobs"].values()
-              if any(s.get("uses", "").startswith("actions/deploy-pages") for s in j["steps"])]
+    deploy = [
+        j
+        for j in wf["jobs"].values()
+        if any(s.get("uses", "").startswith("actions/deploy-pages") for s in j["steps"])
+    ]
     assert len(deploy) == 1
     assert deploy[0]["permissions"] == {"pages": "write", "id-token": "write"}
     assert "main" in deploy[0]["if"] and "push" in deploy[0]["if"]
 
 
 def test_check_site_runs_after_the_tests_in_ci():
-    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    ]
     assert lines.index("make check-site") == lines.index("make test") + 1
-    assert re.search(r"^check-site:.*\bbook\b", (ROOT / "Makefile").read_text(encoding="utf-8"), flags=re.M)
+    assert re.search(
+        r"^check-site:.*\bbook\b",
+        (ROOT / "Makefile").read_text(encoding="utf-8"),
+        flags=re.M,
+    )
 
 
 def test_site_requirements_are_exact_pins():
-    lines = [line.strip() for line in (ROOT / "requirements-site.txt").read_text(encoding="utf-8").splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements-site.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert any(line.startswith("playwright==") for line in lines)
     assert all(re.fullmatch(r"[\w.-]+==[\w.]+", line) for line in lines)
 
 
 @pytest.fixture(scope="module")
 def check_site():
-    spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_site", ROOT / "tools" / "check_site.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("index.html", True),
-    ("notebooks/01-rule-of-thumb.html", True),
-    ("book/glossary.html", True),
-    ("genindex.html", False),
-    ("search.html", False),
-    ("_static/webpack-macros.html", False),
-    ("_sources/book/intro.md.html", False),
-    (".pytest_cache/README.html", False),
-    ("_images/figure.png", False),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("index.html", True),
+        ("notebooks/01-rule-of-thumb.html", True),
+        ("book/glossary.html", True),
+        ("genindex.html", False),
+        ("search.html", False),
+        ("_static/webpack-macros.html", False),
+        ("_sources/book/intro.md.html", False),
+        (".pytest_cache/README.html", False),
+        ("_images/figure.png", False),
+    ],
+)
 def test_check_site_knows_pages(check_site, path, expected):
     assert check_site.is_page(path) is expected
 
@@ -237,8 +284,13 @@ def test_check_site_origin_and_fragments(check_site):
     origin = "http://127.0.0.1:8123"
     assert check_site.same_origin("http://127.0.0.1:8123/book/intro.html#x", origin)
     assert not check_site.same_origin("http://127.0.0.1:9999/book/intro.html", origin)
-    assert not check_site.same_origin("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", origin)
-    assert check_site.split_link(f"{origin}/a.html?q=1#sec") == (f"{origin}/a.html", "sec")
+    assert not check_site.same_origin(
+        "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", origin
+    )
+    assert check_site.split_link(f"{origin}/a.html?q=1#sec") == (
+        f"{origin}/a.html",
+        "sec",
+    )
     assert check_site.split_link(f"{origin}/a.html") == (f"{origin}/a.html", "")
 
 
@@ -249,7 +301,15 @@ def test_check_site_reads_anchors(check_site):
 
 def test_check_site_uses_the_system_chromium_with_the_agreed_flags(check_site):
     assert set(check_site.CHROMIUM_FLAGS) == {
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"}
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    }
     text = (ROOT / "tools" / "check_site.py").read_text(encoding="utf-8")
-    assert "executable_path=" in text and "install" not in re.findall(r"playwright\s+(\w+)", text)
+    assert "executable_path=" in text and "install" not in re.findall(
+        r"playwright\s+(\w+)", text
+    )

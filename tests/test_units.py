@@ -15,8 +15,17 @@ def test_unit_sizes_are_the_si_and_iec_definitions():
     assert units.UNITS["kB"] == 1000 and units.UNITS["KiB"] == 1024
 
 
-@pytest.mark.parametrize("spelling,expected", [("gb", 10**9), ("GiB", 2**30), ("gib", 2**30),
-                                               ("MiB", 2**20), ("bytes", 1), ("gigabyte", 10**9)])
+@pytest.mark.parametrize(
+    "spelling,expected",
+    [
+        ("gb", 10**9),
+        ("GiB", 2**30),
+        ("gib", 2**30),
+        ("MiB", 2**20),
+        ("bytes", 1),
+        ("gigabyte", 10**9),
+    ],
+)
 def test_forgiving_unit_spellings(spelling, expected):
     assert units.unit_bytes(spelling) == expected
 
@@ -50,7 +59,10 @@ def test_gib_is_smaller_than_gb_by_the_exact_factor(n):
     assert math.isclose(vramlib.gb(n), vramlib.gib(n) * 1.073741824, rel_tol=1e-12)
 
 
-@given(st.floats(min_value=0, max_value=1e6, allow_nan=False), st.sampled_from(list(units.UNITS)))
+@given(
+    st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    st.sampled_from(list(units.UNITS)),
+)
 def test_round_trip_loses_less_than_a_byte(value, unit):
     b = vramlib.from_unit(value, unit)
     assert 0 <= value * units.UNITS[unit] - b < 1 + 1e-6 * value * units.UNITS[unit]
@@ -67,8 +79,17 @@ def test_unit_suggestion_for_a_typo():
         units.unit_bytes("GiiB")
 
 
-@pytest.mark.parametrize("bad,exc", [(-1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
-                                     (True, TypeError), ("12", TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "bad,exc",
+    [
+        (-1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (True, TypeError),
+        ("12", TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_byte_counts_name_the_argument(bad, exc):
     with pytest.raises(exc, match="n_bytes"):
         vramlib.to_unit(bad, "GB")

@@ -17,6 +17,7 @@ Requests to other hosts (CDNs, fonts, analytics) are blocked and listed, not cou
 book must work offline. Screenshots of the home page and of a few chapters go to ``--screenshots``.
 The last line is a summary; the exit status is 1 when anything failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,9 @@ NOT_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 # JavaScript errors that come from the pinned toolchain, not from the book, each with why it is harmless.
 # They are printed, not counted; any other error fails. Remove an entry when the toolchain fixes it.
 KNOWN_UPSTREAM_ERRORS = {
-    "Identifier 'THEBE_JS_URL' has already been declared":
-        "sphinx-thebe 0.3.1 adds its inline config script from env-before-read-docs, and Sphinx 7.4 "
-        "writes such body-only scripts twice (the registry's copy has filename '' and the builder's None, "
-        "so they are not deduplicated); the second copy's `const` fails, the first has already run",
+    "Identifier 'THEBE_JS_URL' has already been declared": "sphinx-thebe 0.3.1 adds its inline config script from env-before-read-docs, and Sphinx 7.4 "
+    "writes such body-only scripts twice (the registry's copy has filename '' and the builder's None, "
+    "so they are not deduplicated); the second copy's `const` fails, the first has already run",
 }
 
 # The cheat sheet is meant to be printed: it must fit on this many A4 pages.
@@ -97,6 +97,7 @@ PAGE_FACTS = """() => ({
 # ----------------------------------------------------------------------------------------------------
 # Pure helpers (tested in tests/test_site_config.py)
 
+
 def is_page(relpath: str) -> bool:
     """Whether a path under the site is a page of the book: an .html file that is not generated
     (genindex, search) and not under a ``_static``/``_sources``/``_images`` or hidden folder."""
@@ -139,6 +140,7 @@ def html_ids(text: str) -> set[str]:
 # ----------------------------------------------------------------------------------------------------
 # The local server
 
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -169,7 +171,9 @@ def fetch(url: str) -> tuple[int, str]:
         with urllib.request.urlopen(url, timeout=30) as response:
             kind = response.headers.get("Content-Type", "")
             body = response.read()
-            return response.status, body.decode("utf-8", "replace") if "html" in kind else ""
+            return response.status, body.decode(
+                "utf-8", "replace"
+            ) if "html" in kind else ""
     except urllib.error.HTTPError as err:
         return err.code, ""
 
@@ -177,23 +181,32 @@ def fetch(url: str) -> tuple[int, str]:
 # ----------------------------------------------------------------------------------------------------
 # The browser
 
+
 class Checker:
     def __init__(self, context, origin: str, root: Path) -> None:
         self.root = root
         self.context = context
         self.origin = origin
         self.failures: dict[str, list[str]] = defaultdict(list)
-        self.known: dict[str, set[str]] = defaultdict(set)  # known upstream error -> pages
+        self.known: dict[str, set[str]] = defaultdict(
+            set
+        )  # known upstream error -> pages
         self.blocked: set[str] = set()
-        self.ids: dict[str, set[str]] = {}  # page URL -> ids, from the DOM of checked pages
-        self.links: dict[str, set[str]] = defaultdict(set)  # target URL -> pages linking to it
+        self.ids: dict[
+            str, set[str]
+        ] = {}  # page URL -> ids, from the DOM of checked pages
+        self.links: dict[str, set[str]] = defaultdict(
+            set
+        )  # target URL -> pages linking to it
         self.pages_checked = 0
         self.images_checked = 0
         context.route("**/*", self._route)
 
     def _route(self, route):
         url = route.request.url
-        if same_origin(url, self.origin) or url.startswith(("data:", "blob:", "about:")):
+        if same_origin(url, self.origin) or url.startswith(
+            ("data:", "blob:", "about:")
+        ):
             route.continue_()
         else:
             self.blocked.add(url)
@@ -206,7 +219,7 @@ class Checker:
         """Open one page; record its failures; return where it landed (after redirects) and the
         same-origin documents it links to."""
         page = self.context.new_page()
-        where = url[len(self.origin):] or "/"
+        where = url[len(self.origin) :] or "/"
         fail = self.failures[where].append
 
         def on_console(msg):
@@ -222,11 +235,13 @@ class Checker:
 
         def on_response(response):
             if same_origin(response.url, self.origin) and response.status >= 400:
-                fail(f"HTTP {response.status} for {response.url[len(self.origin):]}")
+                fail(f"HTTP {response.status} for {response.url[len(self.origin) :]}")
 
         def on_requestfailed(request):
             if same_origin(request.url, self.origin):
-                fail(f"request failed: {request.url[len(self.origin):]} ({request.failure})")
+                fail(
+                    f"request failed: {request.url[len(self.origin) :]} ({request.failure})"
+                )
 
         page.on("console", on_console)
         page.on("pageerror", on_pageerror)
@@ -249,7 +264,7 @@ class Checker:
             if same_origin(image["src"], self.origin):
                 self.images_checked += 1
                 if not image["width"]:
-                    fail(f"image did not load: {image['src'][len(self.origin):]}")
+                    fail(f"image did not load: {image['src'][len(self.origin) :]}")
         if self._is_notebook(final):
             for needed in ("colab.research.google.com/github/", "mybinder.org/v2/"):
                 if not any(needed in link for link in facts["launch"]):
@@ -260,12 +275,19 @@ class Checker:
         for link in facts["links"]:
             if same_origin(link, self.origin):
                 self.links[link].add(where)
-        return final, [split_link(link)[0] for link in facts["links"] if same_origin(link, self.origin)]
+        return final, [
+            split_link(link)[0]
+            for link in facts["links"]
+            if same_origin(link, self.origin)
+        ]
 
     def _is_notebook(self, url: str) -> bool:
         """Whether the page was made from a notebook: Sphinx keeps its source as _sources/<page>.ipynb."""
-        rel = url[len(self.origin) + 1:]
-        return rel.endswith(".html") and (self.root / "_sources" / rel).with_suffix(".ipynb").is_file()
+        rel = url[len(self.origin) + 1 :]
+        return (
+            rel.endswith(".html")
+            and (self.root / "_sources" / rel).with_suffix(".ipynb").is_file()
+        )
 
     def check_links(self) -> int:
         """Every same-origin link answers 200 and lands on an existing anchor. Returns the count."""
@@ -279,9 +301,13 @@ class Checker:
                     self.ids[doc] = html_ids(text)
             for where in sorted(self.links[link]):
                 if statuses[doc] != 200:
-                    self.failures[where].append(f"broken link ({statuses[doc]}): {link[len(self.origin):]}")
+                    self.failures[where].append(
+                        f"broken link ({statuses[doc]}): {link[len(self.origin) :]}"
+                    )
                 elif fragment and fragment not in self.ids.get(doc, set()):
-                    self.failures[where].append(f"missing anchor: {link[len(self.origin):]}")
+                    self.failures[where].append(
+                        f"missing anchor: {link[len(self.origin) :]}"
+                    )
         return len(self.links)
 
     def printed_pages(self, url: str, path: Path) -> int:
@@ -322,18 +348,22 @@ def crawl(checker: Checker, root: Path, origin: str) -> list[str]:
         final, targets = checker.check_page(url)
         seen.add(final)
         for target in targets:
-            rel = target[len(origin) + 1:]
+            rel = target[len(origin) + 1 :]
             if target not in seen and is_page(rel) and (root / rel).is_file():
                 queue.append(target)
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*.html")}
-    return sorted(rel for rel in on_disk if is_page(rel) and f"{origin}/{rel}" not in seen)
+    return sorted(
+        rel for rel in on_disk if is_page(rel) and f"{origin}/{rel}" not in seen
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", nargs="?", default="_build/html", type=Path)
     parser.add_argument("--screenshots", default=Path("_build/screenshots"), type=Path)
-    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    parser.add_argument(
+        "--chromium", default=shutil.which("chromium") or "/usr/bin/chromium"
+    )
     args = parser.parse_args(argv)
 
     root = args.html.resolve()
@@ -348,9 +378,15 @@ def main(argv: list[str] | None = None) -> int:
 
     args.screenshots.mkdir(parents=True, exist_ok=True)
     with Server(root) as server, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_FLAGS,
-                                     chromium_sandbox=False, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        browser = pw.chromium.launch(
+            executable_path=args.chromium,
+            args=CHROMIUM_FLAGS,
+            chromium_sandbox=False,
+            headless=True,
+        )
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, service_workers="block"
+        )
         context.set_default_timeout(60_000)
         checker = Checker(context, server.origin, root)
         unreached = crawl(checker, root, server.origin)
@@ -358,15 +394,20 @@ def main(argv: list[str] | None = None) -> int:
         shots = []
         for name, rel, print_media in SCREENSHOTS:
             if (root / rel).is_file():
-                checker.screenshot(f"{server.origin}/{rel}", args.screenshots / name, print_media)
+                checker.screenshot(
+                    f"{server.origin}/{rel}", args.screenshots / name, print_media
+                )
                 shots.append(name)
         cheat = root / CHEAT_SHEET
         if cheat.is_file():
-            pages = checker.printed_pages(f"{server.origin}/{CHEAT_SHEET}", args.screenshots / "cheat-sheet.pdf")
+            pages = checker.printed_pages(
+                f"{server.origin}/{CHEAT_SHEET}", args.screenshots / "cheat-sheet.pdf"
+            )
             shots.append(f"cheat-sheet.pdf ({pages} pages)")
             if not 1 <= pages <= MAX_CHEAT_SHEET_PAGES:
                 checker.failures.setdefault(CHEAT_SHEET, []).append(
-                    f"prints on {pages} pages; the cheat sheet must print on at most {MAX_CHEAT_SHEET_PAGES}")
+                    f"prints on {pages} pages; the cheat sheet must print on at most {MAX_CHEAT_SHEET_PAGES}"
+                )
         context.close()
         browser.close()
 
@@ -380,13 +421,19 @@ def main(argv: list[str] | None = None) -> int:
         for url in sorted(checker.blocked):
             print(f"  {url}")
     for message, pages in sorted(checker.known.items()):
-        print(f"known upstream error on {len(pages)} pages, not counted: {message}\n"
-              f"  ({KNOWN_UPSTREAM_ERRORS[message]})")
+        print(
+            f"known upstream error on {len(pages)} pages, not counted: {message}\n"
+            f"  ({KNOWN_UPSTREAM_ERRORS[message]})"
+        )
     if unreached:
-        print(f"not linked from the book (stale files from an earlier build?): {', '.join(unreached)}")
+        print(
+            f"not linked from the book (stale files from an earlier build?): {', '.join(unreached)}"
+        )
     print(f"screenshots in {args.screenshots}: {', '.join(shots)}")
-    print(f"check-site: {checker.pages_checked} pages, {links} links, {checker.images_checked} images "
-          f"checked; {len(checker.blocked)} external requests blocked; {failures} failures")
+    print(
+        f"check-site: {checker.pages_checked} pages, {links} links, {checker.images_checked} images "
+        f"checked; {len(checker.blocked)} external requests blocked; {failures} failures"
+    )
     return 1 if failures else 0
 
 

@@ -7,6 +7,7 @@ Each notebook runs with its own folder as the working directory (as the book bui
 run it). Afterwards the execution timestamps nbclient writes into each cell's metadata are
 removed, so a committed notebook changes only where its code or outputs changed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,16 @@ def execute(path: Path, timeout: int = 900) -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     data = tidy(json.loads(nbformat.writes(nb)))
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 Each check names the argument it rejects and says what would have been accepted, so that a
 mistake in a notebook, a script or the command line reads as a sentence, not a traceback hunt.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -83,8 +84,14 @@ def integer(
     return result
 
 
-def number(name: str, value: object, *, minimum: float = 0.0, inclusive: bool = False,
-           maximum: float | None = None) -> float:
+def number(
+    name: str,
+    value: object,
+    *,
+    minimum: float = 0.0,
+    inclusive: bool = False,
+    maximum: float | None = None,
+) -> float:
     """Return ``value`` as a finite ``float`` above ``minimum`` (and at most
     ``maximum``), else raise.
 
@@ -219,23 +226,35 @@ def normalise(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum() or ch == ".")
 
 
-def suggestions(value: str, known: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+def suggestions(
+    value: str, known: Iterable[str], n: int = 3, cutoff: float = 0.5
+) -> list[str]:
     """The closest known names to ``value`` (case- and separator-insensitive)."""
     known = list(known)
     by_key: dict[str, str] = {}
     for k in known:
         by_key.setdefault(normalise(k), k)
-    close = difflib.get_close_matches(normalise(value), list(by_key), n=n, cutoff=cutoff)
+    close = difflib.get_close_matches(
+        normalise(value), list(by_key), n=n, cutoff=cutoff
+    )
     return [by_key[c] for c in close]
 
 
-def unknown(argument: str, value: object, known: Iterable[str], *, what: str = "name",
-            show: int = 12) -> ValueError:
+def unknown(
+    argument: str,
+    value: object,
+    known: Iterable[str],
+    *,
+    what: str = "name",
+    show: int = 12,
+) -> ValueError:
     """Build the error for a name that is not in ``known``: the suggestions, then what is accepted."""
     known = sorted({str(k) for k in known}, key=str.lower)
     close = suggestions(value[:SHOWN_CHARS], known) if isinstance(value, str) else []
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    listed = ", ".join(known[:show]) + (f", … ({len(known)} in all)" if len(known) > show else "")
+    listed = ", ".join(known[:show]) + (
+        f", … ({len(known)} in all)" if len(known) > show else ""
+    )
     return ValueError(
         f"unknown {what} {shown(value)} for {argument}.{hint} Accepted: {listed}"
     )

@@ -304,7 +304,9 @@ def run(argv: Sequence[str]) -> str:
         raise UsageError(
             "give a model name or --config PATH (one of them; try --list-models)"
         )
-    if args.train:  # fine-tuning memory: its own flags (--gpus counts data-parallel GPUs)
+    if (
+        args.train
+    ):  # fine-tuning memory: its own flags (--gpus counts data-parallel GPUs)
         text, data = _cli_train.run(args, _model(args)[0])
         return json.dumps(data, indent=2) if args.json else text
     _reject_unused(args, given)

@@ -7,13 +7,19 @@ A model fits on :math:`t` GPUs of capacity :math:`C` with reserved fraction :mat
 (:meth:`vramlib.estimate.Estimate.per_gpu`) is at most :math:`\lfloor u C \rfloor`. :math:`C` is what
 the driver reports where the catalogue records it (:attr:`vramlib.gpus.GPU.capacity_bytes`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
 
 from . import _check
-from .estimate import Estimate, estimate, tensor_parallel_problem, valid_tensor_parallel_sizes
+from .estimate import (
+    Estimate,
+    estimate,
+    tensor_parallel_problem,
+    valid_tensor_parallel_sizes,
+)
 from .gpus import GPU, get_gpu
 from .models import ModelSpec
 from .tables import text_table
@@ -53,12 +59,22 @@ class Fit:
         return self.usable_bytes - self.per_gpu_bytes if self.per_gpu else -1
 
     def table(self) -> str:
-        rows = [(k.replace("_", " "), format_bytes(v, "GB", 2), format_bytes(v, "GiB", 2))
-                for k, v in self.per_gpu.items()]
-        rows += [("total per GPU", format_bytes(self.per_gpu_bytes, "GB", 2),
-                  format_bytes(self.per_gpu_bytes, "GiB", 2)),
-                 ("usable per GPU", format_bytes(self.usable_bytes, "GB", 2),
-                  format_bytes(self.usable_bytes, "GiB", 2))]
+        rows = [
+            (k.replace("_", " "), format_bytes(v, "GB", 2), format_bytes(v, "GiB", 2))
+            for k, v in self.per_gpu.items()
+        ]
+        rows += [
+            (
+                "total per GPU",
+                format_bytes(self.per_gpu_bytes, "GB", 2),
+                format_bytes(self.per_gpu_bytes, "GiB", 2),
+            ),
+            (
+                "usable per GPU",
+                format_bytes(self.usable_bytes, "GB", 2),
+                format_bytes(self.usable_bytes, "GiB", 2),
+            ),
+        ]
         return text_table(["per GPU", "GB (10^9 B)", "GiB (2^30 B)"], rows)
 
     def verdict(self) -> str:
@@ -67,14 +83,23 @@ class Fit:
             return f"does not fit on {where}: {self.reason}"
         sign = "fits" if self.fits else "does not fit"
         word = "headroom" if self.fits else "short by"
-        return (f"{sign} on {where}: {format_bytes(self.per_gpu_bytes, 'GiB', 2)} of "
-                f"{format_bytes(self.usable_bytes, 'GiB', 2)} per GPU, {word} "
-                f"{format_bytes(abs(self.headroom_bytes), 'GiB', 2)}")
+        return (
+            f"{sign} on {where}: {format_bytes(self.per_gpu_bytes, 'GiB', 2)} of "
+            f"{format_bytes(self.usable_bytes, 'GiB', 2)} per GPU, {word} "
+            f"{format_bytes(abs(self.headroom_bytes), 'GiB', 2)}"
+        )
 
     def to_dict(self) -> dict:
-        return {"gpu": self.gpu.name, "n_gpus": self.n_gpus, "fits": self.fits, "reason": self.reason,
-                "usable_bytes_per_gpu": self.usable_bytes, "per_gpu_bytes": self.per_gpu,
-                "per_gpu_total_bytes": self.per_gpu_bytes, "headroom_bytes": self.headroom_bytes}
+        return {
+            "gpu": self.gpu.name,
+            "n_gpus": self.n_gpus,
+            "fits": self.fits,
+            "reason": self.reason,
+            "usable_bytes_per_gpu": self.usable_bytes,
+            "per_gpu_bytes": self.per_gpu,
+            "per_gpu_total_bytes": self.per_gpu_bytes,
+            "headroom_bytes": self.headroom_bytes,
+        }
 
 
 def _utilization(value: float) -> float:
@@ -101,7 +126,13 @@ def _estimate(est: object) -> Estimate:
     return est
 
 
-def fit(est: Estimate, gpu: "GPU | str", n_gpus: int = 1, *, gpu_memory_utilization: float = 1.0) -> Fit:
+def fit(
+    est: Estimate,
+    gpu: "GPU | str",
+    n_gpus: int = 1,
+    *,
+    gpu_memory_utilization: float = 1.0,
+) -> Fit:
     """Does ``est`` fit on ``n_gpus`` GPUs of kind ``gpu`` with tensor parallelism of that size?"""
     est = _estimate(est)
     g = get_gpu(gpu, argument="gpu")
@@ -114,8 +145,13 @@ def fit(est: Estimate, gpu: "GPU | str", n_gpus: int = 1, *, gpu_memory_utilizat
     return Fit(g, n, sum(parts.values()) <= usable, "", usable, parts, est)
 
 
-def gpus_needed(est: Estimate, gpu: "GPU | str", *, gpu_memory_utilization: float = 1.0,
-                max_gpus: int = 64) -> int:
+def gpus_needed(
+    est: Estimate,
+    gpu: "GPU | str",
+    *,
+    gpu_memory_utilization: float = 1.0,
+    max_gpus: int = 64,
+) -> int:
     """The fewest GPUs of kind ``gpu`` the estimate fits on, using tensor parallelism over all of them.
 
     Only sizes that the model's heads allow are tried; :class:`DoesNotFit` (a
@@ -130,8 +166,10 @@ def gpus_needed(est: Estimate, gpu: "GPU | str", *, gpu_memory_utilization: floa
     for n in sizes:
         if fit(est, g, n, gpu_memory_utilization=gpu_memory_utilization).fits:
             return n
-    raise DoesNotFit(f"{est.model} does not fit on up to {limit} x {g.name} "
-                     f"(tensor-parallel sizes tried: {', '.join(map(str, sizes))})")
+    raise DoesNotFit(
+        f"{est.model} does not fit on up to {limit} x {g.name} "
+        f"(tensor-parallel sizes tried: {', '.join(map(str, sizes))})"
+    )
 
 
 def _largest(fits, lo: int, hi: int) -> int:
@@ -146,7 +184,9 @@ def _largest(fits, lo: int, hi: int) -> int:
     return lo
 
 
-def _largest_that_fits(model, gpu, n_gpus, utilization, limit, vary: str, **fixed) -> int:
+def _largest_that_fits(
+    model, gpu, n_gpus, utilization, limit, vary: str, **fixed
+) -> int:
     """The largest value of the estimate's argument ``vary`` (context or batch) in [1, limit] that
     fits; 0 if none does. Memory only grows with either, so bisection finds it exactly.
 
@@ -177,8 +217,16 @@ def _largest_that_fits(model, gpu, n_gpus, utilization, limit, vary: str, **fixe
     return max(_largest(fits, 1, lim), 0)
 
 
-def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, batch: int = 1,
-                gpu_memory_utilization: float = 1.0, limit: int = CONTEXT_LIMIT, **options) -> int:
+def max_context(
+    model: "ModelSpec | str",
+    gpu: "GPU | str",
+    n_gpus: int = 1,
+    *,
+    batch: int = 1,
+    gpu_memory_utilization: float = 1.0,
+    limit: int = CONTEXT_LIMIT,
+    **options,
+) -> int:
     """The longest context (tokens per sequence) that fits, for ``batch`` sequences; 0 if none does.
 
     ``options`` go to :func:`vramlib.estimate.estimate` (precision, kv_dtype, prefill_chunk …).
@@ -188,16 +236,40 @@ def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, 
     (not 0, which means that not even one token fits) and for ``overhead="flat"``, which
     ignores the context.
     """
-    return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "context",
-                              batch=batch, **options)
+    return _largest_that_fits(
+        model,
+        gpu,
+        n_gpus,
+        gpu_memory_utilization,
+        limit,
+        "context",
+        batch=batch,
+        **options,
+    )
 
 
-def max_batch(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, context: int,
-              gpu_memory_utilization: float = 1.0, limit: int = BATCH_LIMIT, **options) -> int:
+def max_batch(
+    model: "ModelSpec | str",
+    gpu: "GPU | str",
+    n_gpus: int = 1,
+    *,
+    context: int,
+    gpu_memory_utilization: float = 1.0,
+    limit: int = BATCH_LIMIT,
+    **options,
+) -> int:
     """The most sequences of ``context`` tokens that fit at once; 0 if not even one
     does.
 
     Raises ``ValueError`` as :func:`max_context` does (heads that ``n_gpus`` cannot
     split; the flat overhead model)."""
-    return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "batch",
-                              context=context, **options)
+    return _largest_that_fits(
+        model,
+        gpu,
+        n_gpus,
+        gpu_memory_utilization,
+        limit,
+        "batch",
+        context=context,
+        **options,
+    )

@@ -24,6 +24,7 @@ may use by default where a source states it (a BIOS variable-graphics-memory lim
 macOS's default GPU wired limit). It is ``None`` where no figure was found;
 :attr:`GPU.capacity_bytes` does not use it.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,9 @@ from . import _check, _data
 from .units import GB, GIB, MIB
 
 # Words that say nothing about which card is meant ("NVIDIA GeForce RTX 4090" = "RTX 4090").
-_FILLER = frozenset({"nvidia", "geforce", "tesla", "amd", "instinct", "apple", "gpu", "the"})
+_FILLER = frozenset(
+    {"nvidia", "geforce", "tesla", "amd", "instinct", "apple", "gpu", "the"}
+)
 
 
 @dataclass(frozen=True)
@@ -72,23 +75,29 @@ class GPU:
         if self.reported_mib is not None:
             _check.integer("reported_mib", self.reported_mib, minimum=1)
             if self.reported_mib * MIB > self.memory_bytes:
-                raise ValueError(f"{self.name}: reported_mib ({self.reported_mib} MiB) exceeds "
-                                 f"memory_bytes ({self.memory_bytes} B); the driver cannot report more "
-                                 f"than is built")
+                raise ValueError(
+                    f"{self.name}: reported_mib ({self.reported_mib} MiB) exceeds "
+                    f"memory_bytes ({self.memory_bytes} B); the driver cannot report more "
+                    f"than is built"
+                )
             if not self.reported_source:
                 raise ValueError(f"{self.name}: reported_mib needs a reported_source")
         if self.gpu_usable_bytes is not None:
             _check.integer("gpu_usable_bytes", self.gpu_usable_bytes, minimum=1)
             if not self.unified_memory:
-                raise ValueError(f"{self.name}: gpu_usable_bytes is only for "
-                                 f"unified_memory machines")
+                raise ValueError(
+                    f"{self.name}: gpu_usable_bytes is only for unified_memory machines"
+                )
             if self.gpu_usable_bytes > self.memory_bytes:
-                raise ValueError(f"{self.name}: gpu_usable_bytes "
-                                 f"({self.gpu_usable_bytes} B) exceeds memory_bytes "
-                                 f"({self.memory_bytes} B)")
+                raise ValueError(
+                    f"{self.name}: gpu_usable_bytes "
+                    f"({self.gpu_usable_bytes} B) exceeds memory_bytes "
+                    f"({self.memory_bytes} B)"
+                )
             if not self.gpu_usable_source:
-                raise ValueError(f"{self.name}: gpu_usable_bytes needs a "
-                                 f"gpu_usable_source")
+                raise ValueError(
+                    f"{self.name}: gpu_usable_bytes needs a gpu_usable_source"
+                )
 
     @property
     def capacity_bytes(self) -> int:
@@ -156,23 +165,33 @@ def _catalogue() -> tuple[tuple[GPU, ...], dict[str, GPU], dict[str, GPU]]:
     exact: dict[str, GPU] = {}
     defaults: dict[str, GPU] = {}
     for row in _data.load("gpus.json")["gpus"]:
-        gpu = GPU(name=row["name"], aliases=tuple(row.get("aliases", ())), vendor=row["vendor"],
-                  memory_type=row["memory_type"], memory_sold=row["memory_sold"],
-                  memory_sold_unit=row["memory_sold_unit"], memory_bytes=row["memory_bytes"],
-                  reported_mib=row.get("reported_mib"),
-                  bandwidth_bytes_per_s=row["bandwidth_bytes_per_s"], source=row["source"],
-                  reported_source=row.get("reported_source"), note=row.get("note", ""),
-                  form_factor=row.get("form_factor"),
-                  interconnect=row.get("interconnect"),
-                  unified_memory=row.get("unified_memory", False),
-                  gpu_usable_bytes=row.get("gpu_usable_bytes"),
-                  gpu_usable_source=row.get("gpu_usable_source"))
+        gpu = GPU(
+            name=row["name"],
+            aliases=tuple(row.get("aliases", ())),
+            vendor=row["vendor"],
+            memory_type=row["memory_type"],
+            memory_sold=row["memory_sold"],
+            memory_sold_unit=row["memory_sold_unit"],
+            memory_bytes=row["memory_bytes"],
+            reported_mib=row.get("reported_mib"),
+            bandwidth_bytes_per_s=row["bandwidth_bytes_per_s"],
+            source=row["source"],
+            reported_source=row.get("reported_source"),
+            note=row.get("note", ""),
+            form_factor=row.get("form_factor"),
+            interconnect=row.get("interconnect"),
+            unified_memory=row.get("unified_memory", False),
+            gpu_usable_bytes=row.get("gpu_usable_bytes"),
+            gpu_usable_source=row.get("gpu_usable_source"),
+        )
         entries.append(gpu)
         for key in (gpu.name, *gpu.aliases):
             k = _check.normalise(key)
             if k in exact and exact[k] is not gpu:
-                raise ValueError(f"gpus.json: name {key!r} is used by both {exact[k].name!r} "
-                                 f"and {gpu.name!r}")
+                raise ValueError(
+                    f"gpus.json: name {key!r} is used by both {exact[k].name!r} "
+                    f"and {gpu.name!r}"
+                )
             exact[k] = gpu
         for family in row.get("default_for", ()):
             defaults[family] = gpu
@@ -239,8 +258,11 @@ def get_gpu(name: "str | GPU", *, argument: str = "name") -> GPU:
     if len(matches) > 1:
         # a card one of whose spellings is exactly the query's words ("geforce rtx 3090" is the
         # RTX 3090, not the 3090 Ti), else the family default the query names
-        whole = [g for g in matches
-                 if any(set(_tokens(s)) == query for s in (g.name, *g.aliases))]
+        whole = [
+            g
+            for g in matches
+            if any(set(_tokens(s)) == query for s in (g.name, *g.aliases))
+        ]
         if len(whole) == 1:
             return whole[0]
         preferred = {defaults[w] for w in query if w in defaults} & set(matches)
@@ -259,7 +281,9 @@ def _unknown(name: str, argument: str = "name") -> ValueError:
     """The error for an unknown name: closest names (aliases count, so "h10" finds the H100), then
     every canonical name. Same wording as :func:`vramlib._check.unknown`, which it falls back to."""
     entries, exact, _ = _catalogue()
-    by_spelling = {spelling: g.name for g in entries for spelling in (g.name, *g.aliases)}
+    by_spelling = {
+        spelling: g.name for g in entries for spelling in (g.name, *g.aliases)
+    }
     query = name[: _check.SHOWN_CHARS]
     close = list(
         dict.fromkeys(
@@ -277,8 +301,15 @@ def _unknown(name: str, argument: str = "name") -> ValueError:
     )
 
 
-def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: str = "custom",
-               memory_type: str = "unspecified", note: str = "") -> GPU:
+def custom_gpu(
+    name: str,
+    memory_gib: float,
+    bandwidth_gb_s: float,
+    *,
+    vendor: str = "custom",
+    memory_type: str = "unspecified",
+    note: str = "",
+) -> GPU:
     """An ad-hoc GPU of ``memory_gib`` GiB (binary, 2**30) and ``bandwidth_gb_s`` GB/s (decimal, 10**9).
 
     ``memory_bytes`` is :math:`\\lfloor \\text{memory\\_gib} \\cdot 2^{30} \\rfloor`; no reported figure
@@ -299,9 +330,20 @@ def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: s
                 f"{_check.shown(value)}"
             )
     if memory_bytes < 1 or bandwidth < 1:
-        raise ValueError(f"memory_gib and bandwidth_gb_s must give at least one byte (and one byte/s), "
-                         f"got memory_gib={memory_gib!r}, bandwidth_gb_s={bandwidth_gb_s!r}")
-    return GPU(name=name, aliases=(), vendor=_check.text("vendor", vendor),
-               memory_type=_check.text("memory_type", memory_type), memory_sold=gib,
-               memory_sold_unit="GiB", memory_bytes=memory_bytes, reported_mib=None,
-               bandwidth_bytes_per_s=bandwidth, source="user-supplied (custom_gpu)", note=note)
+        raise ValueError(
+            f"memory_gib and bandwidth_gb_s must give at least one byte (and one byte/s), "
+            f"got memory_gib={memory_gib!r}, bandwidth_gb_s={bandwidth_gb_s!r}"
+        )
+    return GPU(
+        name=name,
+        aliases=(),
+        vendor=_check.text("vendor", vendor),
+        memory_type=_check.text("memory_type", memory_type),
+        memory_sold=gib,
+        memory_sold_unit="GiB",
+        memory_bytes=memory_bytes,
+        reported_mib=None,
+        bandwidth_bytes_per_s=bandwidth,
+        source="user-supplied (custom_gpu)",
+        note=note,
+    )

@@ -31,6 +31,7 @@ for those models is :math:`n_h / n_{kv}` times this figure; a server with groupe
 Bytes per row come from :meth:`vramlib.precisions.Precision.bytes_for`, so block types are exact:
 a 128-element q8_0 row is 4 blocks of 34 bytes.
 """
+
 from __future__ import annotations
 
 from . import _check
@@ -40,8 +41,10 @@ from .precisions import Precision, get_precision
 
 def _spec(spec: object) -> ModelSpec:
     if not isinstance(spec, ModelSpec):
-        raise TypeError(f"spec must be a ModelSpec (from ModelSpec.from_hf_config or get_model), "
-                        f"got {type(spec).__name__}")
+        raise TypeError(
+            f"spec must be a ModelSpec (from ModelSpec.from_hf_config or get_model), "
+            f"got {type(spec).__name__}"
+        )
     return spec
 
 
@@ -56,7 +59,9 @@ def kv_row_elements(spec: ModelSpec, *, mla_expanded: bool = False) -> tuple[int
     if spec.uses_mla:
         if mla_expanded:
             heads = spec.num_attention_heads
-            return heads * (spec.qk_nope_head_dim + spec.qk_rope_head_dim), heads * spec.v_head_dim
+            return heads * (
+                spec.qk_nope_head_dim + spec.qk_rope_head_dim
+            ), heads * spec.v_head_dim
         return spec.kv_lora_rank + spec.qk_rope_head_dim, 0
     row = spec.num_key_value_heads * spec.head_dim
     return row, row
@@ -73,10 +78,15 @@ def _dtypes(dtype: object, state_dtype: object) -> tuple[Precision, Precision]:
     return kv, get_precision("bf16")
 
 
-def cache_bytes_per_layer(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                          dtype: "str | int | Precision" = "bf16",
-                          state_dtype: "str | int | Precision | None" = None,
-                          mla_expanded: bool = False) -> list[dict[str, int]]:
+def cache_bytes_per_layer(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    batch: int = 1,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+    mla_expanded: bool = False,
+) -> list[dict[str, int]]:
     r"""What each layer keeps for ``batch`` sequences of ``tokens`` tokens, by part, in layer order.
 
     Parts that grow with the context: ``keys`` and ``values`` (attention), ``latent`` (MLA),
@@ -102,23 +112,41 @@ def cache_bytes_per_layer(spec: ModelSpec, *, tokens: int, batch: int = 1,
     return out
 
 
-def kv_cache_bytes_per_layer(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                             dtype: "str | int | Precision" = "bf16",
-                             state_dtype: "str | int | Precision | None" = None,
-                             mla_expanded: bool = False) -> list[int]:
+def kv_cache_bytes_per_layer(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    batch: int = 1,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+    mla_expanded: bool = False,
+) -> list[int]:
     r"""Bytes each layer keeps, in layer order: the sum of its parts in
     :func:`cache_bytes_per_layer`. For attention, :math:`\text{kept}_\ell \cdot \text{row bytes}
     \cdot B`, where a full-attention layer keeps :math:`T` tokens and a sliding layer
     :math:`\min(T, W)`. ``tokens`` may be 0 (an empty cache: 0 bytes, states aside)."""
-    return [sum(parts.values()) for parts in cache_bytes_per_layer(
-        spec, tokens=tokens, batch=batch, dtype=dtype, state_dtype=state_dtype,
-        mla_expanded=mla_expanded)]
+    return [
+        sum(parts.values())
+        for parts in cache_bytes_per_layer(
+            spec,
+            tokens=tokens,
+            batch=batch,
+            dtype=dtype,
+            state_dtype=state_dtype,
+            mla_expanded=mla_expanded,
+        )
+    ]
 
 
-def cache_breakdown(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                    dtype: "str | int | Precision" = "bf16",
-                    state_dtype: "str | int | Precision | None" = None,
-                    mla_expanded: bool = False) -> dict[str, dict[str, int]]:
+def cache_breakdown(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    batch: int = 1,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+    mla_expanded: bool = False,
+) -> dict[str, dict[str, int]]:
     """The cache by kind of layer and part: ``{layer_type: {part: bytes}}``, summed over layers.
 
     >>> from vramlib.models import ModelSpec
@@ -127,8 +155,14 @@ def cache_breakdown(spec: ModelSpec, *, tokens: int, batch: int = 1,
     {'full_attention': {'keys': 67108864, 'values': 67108864}}
     """
     out: dict[str, dict[str, int]] = {}
-    per_layer = cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
-                                      state_dtype=state_dtype, mla_expanded=mla_expanded)
+    per_layer = cache_bytes_per_layer(
+        spec,
+        tokens=tokens,
+        batch=batch,
+        dtype=dtype,
+        state_dtype=state_dtype,
+        mla_expanded=mla_expanded,
+    )
     for layer, parts in zip(spec.layers, per_layer):
         kind = out.setdefault(layer.layer_type, {})
         for part, n in parts.items():
@@ -136,10 +170,15 @@ def cache_breakdown(spec: ModelSpec, *, tokens: int, batch: int = 1,
     return out
 
 
-def kv_cache_bytes(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                   dtype: "str | int | Precision" = "bf16",
-                   state_dtype: "str | int | Precision | None" = None,
-                   mla_expanded: bool = False) -> int:
+def kv_cache_bytes(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    batch: int = 1,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+    mla_expanded: bool = False,
+) -> int:
     r"""Bytes a model keeps for ``batch`` sequences of ``tokens`` tokens: its whole cache.
 
     .. math::  M = B \sum_{\ell=1}^{L} \Bigl(\text{kept}_\ell(T)\,\text{bytes per token}_\ell
@@ -157,19 +196,34 @@ def kv_cache_bytes(spec: ModelSpec, *, tokens: int, batch: int = 1,
     >>> kv_cache_bytes(spec, tokens=8192)  # 2 * 32 layers * 8 * 128 * 2 bytes * 8192
     1073741824
     """
-    return sum(kv_cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
-                                        state_dtype=state_dtype, mla_expanded=mla_expanded))
+    return sum(
+        kv_cache_bytes_per_layer(
+            spec,
+            tokens=tokens,
+            batch=batch,
+            dtype=dtype,
+            state_dtype=state_dtype,
+            mla_expanded=mla_expanded,
+        )
+    )
 
 
-def state_bytes_per_sequence(spec: ModelSpec, dtype: "str | int | Precision" = "bf16",
-                             state_dtype: "str | int | Precision | None" = None) -> int:
+def state_bytes_per_sequence(
+    spec: ModelSpec,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+) -> int:
     """Bytes one sequence keeps whatever its length: the convolution and recurrent states of
     every layer that has them (0 for a model of attention layers only)."""
     return kv_cache_bytes(spec, tokens=0, dtype=dtype, state_dtype=state_dtype)
 
 
-def kv_bytes_per_token(spec: ModelSpec, dtype: "str | int | Precision" = "bf16", *,
-                       mla_expanded: bool = False) -> int:
+def kv_bytes_per_token(
+    spec: ModelSpec,
+    dtype: "str | int | Precision" = "bf16",
+    *,
+    mla_expanded: bool = False,
+) -> int:
     r"""Bytes one more token adds to one sequence's cache while every window is still filling:
     :math:`\sum_\ell (\text{bytes}(k_\text{row}) + \text{bytes}(v_\text{row}))`, for
     llama-style models :math:`2 L n_{kv} d_h b` (131,072 bytes for Llama 3.1 8B in bf16).
@@ -189,10 +243,14 @@ def kv_bytes_per_token(spec: ModelSpec, dtype: "str | int | Precision" = "bf16",
     return total
 
 
-def cache_by_mixer(spec: ModelSpec, *, tokens: int, batch: int = 1,
-                   dtype: "str | int | Precision" = "bf16",
-                   state_dtype: "str | int | Precision | None" = None
-                   ) -> dict[str, dict[str, int]]:
+def cache_by_mixer(
+    spec: ModelSpec,
+    *,
+    tokens: int,
+    batch: int = 1,
+    dtype: "str | int | Precision" = "bf16",
+    state_dtype: "str | int | Precision | None" = None,
+) -> dict[str, dict[str, int]]:
     """What the model keeps, by kind of token mixer in the book's words
     (:func:`vramlib.layers.mixer_label`): for each kind, ``layers`` (how many),
     ``per_token`` (bytes one more token adds to one sequence while windows fill),
@@ -205,15 +263,18 @@ def cache_by_mixer(spec: ModelSpec, *, tokens: int, batch: int = 1,
     131072
     """
     from .layers import mixer_label
+
     spec = _spec(spec)
     kv, state = _dtypes(dtype, state_dtype)
-    per_layer = cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
-                                      state_dtype=state_dtype)
+    per_layer = cache_bytes_per_layer(
+        spec, tokens=tokens, batch=batch, dtype=dtype, state_dtype=state_dtype
+    )
     out: dict[str, dict[str, int]] = {}
     for layer, parts in zip(spec.layers, per_layer):
         m = layer.mixer
-        row = out.setdefault(mixer_label(m), dict(layers=0, per_token=0, per_sequence=0,
-                                                  total=0))
+        row = out.setdefault(
+            mixer_label(m), dict(layers=0, per_token=0, per_sequence=0, total=0)
+        )
         row["layers"] += 1
         row["per_token"] += m.bytes_per_token(kv)
         row["per_sequence"] += sum(m.cache_bytes(0, kv, state).values())

@@ -11,6 +11,7 @@ The named types live in ``vramlib/data/precisions.json``, each with its source. 
 is accepted too (``get_precision(3)`` is a 3-bit type packed without padding), which is what the
 rule of thumb's :math:`Q` means.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,9 @@ class Precision:
     block_bytes: int
     description: str = ""
     source: str = ""
-    whole_blocks: bool = False   # block-quantized (a scale per block): storage comes in whole blocks
+    whole_blocks: bool = (
+        False  # block-quantized (a scale per block): storage comes in whole blocks
+    )
 
     @property
     def bits(self) -> Fraction:
@@ -59,8 +62,14 @@ class Precision:
 def _registry() -> dict[str, Precision]:
     table: dict[str, Precision] = {}
     for entry in _data.load("precisions.json")["precisions"]:
-        p = Precision(entry["name"], entry["block_elems"], entry["block_bytes"],
-                      entry["description"], entry["source"], entry.get("whole_blocks", False))
+        p = Precision(
+            entry["name"],
+            entry["block_elems"],
+            entry["block_bytes"],
+            entry["description"],
+            entry["source"],
+            entry.get("whole_blocks", False),
+        )
         for key in [p.name, *entry.get("aliases", [])]:
             table[_check.normalise(key)] = p
     return table
@@ -77,7 +86,9 @@ def from_bits(bits: int) -> Precision:
     if b > 64:
         raise ValueError(f"bits must be between 1 and 64, got {b}")
     g = math.gcd(b, 8)
-    return Precision(f"{b}-bit", 8 // g, b // g, f"{b} bits per element, packed", "arithmetic")
+    return Precision(
+        f"{b}-bit", 8 // g, b // g, f"{b} bits per element, packed", "arithmetic"
+    )
 
 
 def _bit_width(argument: str, text: str) -> "int | None":
@@ -102,7 +113,9 @@ def _bit_width(argument: str, text: str) -> "int | None":
     return int(digits)
 
 
-def get_precision(precision: "str | int | Precision", *, argument: str = "precision") -> Precision:
+def get_precision(
+    precision: "str | int | Precision", *, argument: str = "precision"
+) -> Precision:
     """Look a precision up by name (``"bf16"``, ``"BFloat16"``, ``"fp8_e5m2"``) or by bit width (``4``).
 
     Names are case- and separator-insensitive; an unknown one raises ``ValueError`` with the

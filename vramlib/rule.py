@@ -7,6 +7,7 @@ r"""The rule of thumb from the source articles.
 context and framework). Since :math:`4\,\mathrm{B} / (32/Q) = Q/8` bytes, this is simply
 :math:`M = P \cdot Q / 8 \cdot 1.2` bytes. The articles print M with GB = 10^9 bytes.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -15,7 +16,9 @@ from . import _check
 from .precisions import Precision, get_precision
 
 
-def rule_of_thumb_bytes(params: int, bits: "int | str | Precision", overhead: float = 1.2) -> int:
+def rule_of_thumb_bytes(
+    params: int, bits: "int | str | Precision", overhead: float = 1.2
+) -> int:
     r"""Memory by the articles' rule :math:`M = P \cdot 4 / (32/Q) \cdot \text{overhead}`, in whole bytes.
 
     ``bits`` is Q: a bit width (16) or a precision name (``"bf16"``, ``"q8_0"``); ``overhead`` is the

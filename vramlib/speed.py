@@ -30,6 +30,7 @@ is bound by memory bandwidth, and the latency floor is the bytes to read over th
 upper bound on speed: real kernels reach a fraction of datasheet bandwidth, tensor parallelism adds
 communication and replicated tensors, and large batches become compute bound instead (not modelled).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,12 @@ from .kv import kv_cache_bytes
 from .models import ModelSpec, get_model
 from .precisions import get_precision
 
-__all__ = ["weights_read_bytes", "bytes_read_per_step", "decode_step_seconds_bound",
-           "decode_tokens_per_s_bound"]
+__all__ = [
+    "weights_read_bytes",
+    "bytes_read_per_step",
+    "decode_step_seconds_bound",
+    "decode_tokens_per_s_bound",
+]
 
 
 def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_dtype):
@@ -55,7 +60,12 @@ def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_d
             "batch": lambda v: _check.integer("batch", v, minimum=1),
             "kv_dtype": lambda v: get_precision(v, argument="kv_dtype").name,
         }
-        given = {"precision": precision, "context": context, "batch": batch, "kv_dtype": kv_dtype}
+        given = {
+            "precision": precision,
+            "context": context,
+            "batch": batch,
+            "kv_dtype": kv_dtype,
+        }
         for arg, value in given.items():
             own = getattr(model, arg)
             if value is not None and canonical[arg](value) != own:
@@ -70,12 +80,18 @@ def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_d
     elif isinstance(model, ModelSpec):
         spec = model
     else:
-        raise TypeError(f"model must be a ModelSpec, an Estimate or a catalogue name, "
-                        f"got {type(model).__name__} {_check.shown(model)}")
+        raise TypeError(
+            f"model must be a ModelSpec, an Estimate or a catalogue name, "
+            f"got {type(model).__name__} {_check.shown(model)}"
+        )
     if precision is None:
-        raise ValueError("precision is required with a model spec or name (e.g. 'bf16', 'Q4_K_M', 4)")
+        raise ValueError(
+            "precision is required with a model spec or name (e.g. 'bf16', 'Q4_K_M', 4)"
+        )
     if context is None:
-        raise ValueError("context is required with a model spec or name: tokens per sequence, >= 0")
+        raise ValueError(
+            "context is required with a model spec or name: tokens per sequence, >= 0"
+        )
     fmt = get_format(precision)
     t = _check.integer("context", context, minimum=0)
     b = _check.integer("batch", 1 if batch is None else batch, minimum=1)
@@ -84,8 +100,12 @@ def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_d
     return spec, fmt, t, b, kv
 
 
-def weights_read_bytes(model: "ModelSpec | str", precision: "str | int | WeightFormat" = "bf16", *,
-                       batch: int = 1) -> int:
+def weights_read_bytes(
+    model: "ModelSpec | str",
+    precision: "str | int | WeightFormat" = "bf16",
+    *,
+    batch: int = 1,
+) -> int:
     r"""Bytes of weights one decode step of ``batch`` sequences reads.
 
     .. math::  W_\text{read} = \sum_{g \ne \text{emb}} \lceil P_g b_g / 8 \rceil
@@ -95,8 +115,12 @@ def weights_read_bytes(model: "ModelSpec | str", precision: "str | int | WeightF
     (the embedding counted whole when it is tied to the LM head). For a dense model at batch 1 this
     is the weights less all but one row of the embedding table.
     """
-    spec = model if isinstance(model, ModelSpec) else get_model(_check.text("model", model))
-    fmt = format_for_model(get_format(precision), spec)   # as the estimate stores it
+    spec = (
+        model
+        if isinstance(model, ModelSpec)
+        else get_model(_check.text("model", model))
+    )
+    fmt = format_for_model(get_format(precision), spec)  # as the estimate stores it
     b = _check.integer("batch", batch, minimum=1)
 
     def nbytes(group: str, n: int) -> int:
@@ -113,8 +137,14 @@ def weights_read_bytes(model: "ModelSpec | str", precision: "str | int | WeightF
     return total
 
 
-def bytes_read_per_step(model: "ModelSpec | Estimate | str", *, precision=None, context=None,
-                        batch: "int | None" = None, kv_dtype: "str | None" = None) -> dict[str, int]:
+def bytes_read_per_step(
+    model: "ModelSpec | Estimate | str",
+    *,
+    precision=None,
+    context=None,
+    batch: "int | None" = None,
+    kv_dtype: "str | None" = None,
+) -> dict[str, int]:
     r"""Bytes one decode step reads, by part: ``{"weights": W_read, "kv_cache": M_KV(T, B), "total": …}``.
 
     ``model`` is a :class:`~vramlib.models.ModelSpec`, a catalogue name (then ``precision`` and
@@ -128,20 +158,35 @@ def bytes_read_per_step(model: "ModelSpec | Estimate | str", *, precision=None, 
     return {"weights": weights, "kv_cache": cache, "total": weights + cache}
 
 
-def decode_step_seconds_bound(model: "ModelSpec | Estimate | str", gpu: "GPU | str", *, precision=None,
-                              context=None, batch: "int | None" = None, n_gpus: int = 1,
-                              kv_dtype: "str | None" = None) -> float:
+def decode_step_seconds_bound(
+    model: "ModelSpec | Estimate | str",
+    gpu: "GPU | str",
+    *,
+    precision=None,
+    context=None,
+    batch: "int | None" = None,
+    n_gpus: int = 1,
+    kv_dtype: "str | None" = None,
+) -> float:
     r"""The shortest a decode step can take: bytes read / (``n_gpus`` × bandwidth), in seconds."""
     g = get_gpu(gpu)
     n = _check.integer("n_gpus", n_gpus, minimum=1)
-    total = bytes_read_per_step(model, precision=precision, context=context, batch=batch,
-                                kv_dtype=kv_dtype)["total"]
+    total = bytes_read_per_step(
+        model, precision=precision, context=context, batch=batch, kv_dtype=kv_dtype
+    )["total"]
     return total / (n * g.bandwidth_bytes_per_s)
 
 
-def decode_tokens_per_s_bound(model: "ModelSpec | Estimate | str", gpu: "GPU | str", *, precision=None,
-                              context=None, batch: "int | None" = None, n_gpus: int = 1,
-                              kv_dtype: "str | None" = None) -> float:
+def decode_tokens_per_s_bound(
+    model: "ModelSpec | Estimate | str",
+    gpu: "GPU | str",
+    *,
+    precision=None,
+    context=None,
+    batch: "int | None" = None,
+    n_gpus: int = 1,
+    kv_dtype: "str | None" = None,
+) -> float:
     r"""Upper bound on generated tokens per second, summed over the batch:
 
     .. math::  \text{tokens/s} \le \frac{B \cdot n \cdot \beta}{W_\text{read} + M_{KV}(T, B)}
@@ -151,5 +196,12 @@ def decode_tokens_per_s_bound(model: "ModelSpec | Estimate | str", gpu: "GPU | s
     communication ignored, so still an upper bound). See the module notes for what is counted.
     """
     _, _, _, b, _ = _inputs(model, precision, context, batch, kv_dtype)
-    return b / decode_step_seconds_bound(model, gpu, precision=precision, context=context, batch=batch,
-                                         n_gpus=n_gpus, kv_dtype=kv_dtype)
+    return b / decode_step_seconds_bound(
+        model,
+        gpu,
+        precision=precision,
+        context=context,
+        batch=batch,
+        n_gpus=n_gpus,
+        kv_dtype=kv_dtype,
+    )

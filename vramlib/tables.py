@@ -1,4 +1,5 @@
 """Plain-text and Markdown tables, for notebooks (rendered Markdown) and the command line."""
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -6,7 +7,9 @@ from typing import Iterable, Sequence
 from . import _check
 
 
-def _cells(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> tuple[list[str], list[list[str]]]:
+def _cells(
+    headers: Sequence[str], rows: Iterable[Sequence[object]]
+) -> tuple[list[str], list[list[str]]]:
     head = [str(h) for h in _check.sequence("headers", headers, "column names")]
     body = [
         [str(c) for c in _check.sequence(f"rows[{i}]", row, "cells")]
@@ -35,24 +38,35 @@ def _align(align: object, head: list[str]) -> str:
     return align
 
 
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> str:
+def markdown_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], align: str = ""
+) -> str:
     """A GitHub/MyST Markdown table. ``align`` has one letter per column: ``l``, ``r`` or ``c``
     (default: left for the first column, right for the rest)."""
     head, body = _cells(headers, rows)
     align = _align(align, head)
     marks = {"l": ":--", "r": "--:", "c": ":-:"}
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(marks[a] for a in align) + "|",
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
 
 
-def text_table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: str = "") -> str:
+def text_table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], align: str = ""
+) -> str:
     """A fixed-width table for terminals: first column left-aligned, the rest right-aligned."""
     head, body = _cells(headers, rows)
     align = _align(align, head)
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)).rstrip()
+        return "  ".join(
+            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, align)
+        ).rstrip()
 
-    return "\n".join([line(head), "  ".join("-" * w for w in widths), *(line(r) for r in body)])
+    return "\n".join(
+        [line(head), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
+    )

@@ -71,6 +71,7 @@ logits' gradient during the backward pass. Gradient accumulation (``grad_accum``
 batch, not the memory. Peak memory therefore sits above :attr:`TrainingMemory.total_bytes`; the
 chapter "Fine-tuning on your card" sets the estimate against published measurements.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,14 @@ from . import _check
 from .models import ModelSpec, get_model
 
 #: states per parameter for the first-generation API (``training_bytes`` on a parameter count)
-OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "adamw8bit": 2, "adafactor": 1,
-                    "sgd_momentum": 1, "sgd": 0}
+OPTIMIZER_STATES = {
+    "adam": 2,
+    "adamw": 2,
+    "adamw8bit": 2,
+    "adafactor": 1,
+    "sgd_momentum": 1,
+    "sgd": 0,
+}
 OPTIMIZERS = tuple(OPTIMIZER_STATES)
 METHODS = ("full", "lora", "qlora")
 #: bytes per trainable parameter of (weights, gradients, master weights, one optimizer state)
@@ -104,6 +111,7 @@ _MLP = ("mlp", "shared_expert")
 
 
 # ---- the model's tensors --------------------------------------------------------------------
+
 
 def linear_modules(spec: ModelSpec) -> tuple:
     """The model's linear maps by transformers' module names: :meth:`ModelSpec.linear_modules`
@@ -139,7 +147,9 @@ def parameter_tensors(spec: ModelSpec) -> tuple[Tensors, ...]:
         if m.kind == "expert":
             # fused experts: one (E, out, in) parameter per layer
             e = spec.num_experts
-            out.append(Tensors((e, m.out_features, m.in_features), m.count // e, "expert"))
+            out.append(
+                Tensors((e, m.out_features, m.in_features), m.count // e, "expert")
+            )
             continue
         if m.kind == "lm_head" and spec.tie_word_embeddings:
             continue  # the embedding's matrix, counted once
@@ -164,8 +174,10 @@ def parameter_tensors(spec: ModelSpec) -> tuple[Tensors, ...]:
 
 # ---- LoRA -----------------------------------------------------------------------------------
 
-def target_modules(spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]" = "all-linear"
-                   ) -> tuple:
+
+def target_modules(
+    spec: ModelSpec, targets: "str | tuple[str, ...] | list[str]" = "all-linear"
+) -> tuple:
     """The linear modules LoRA adapts for ``targets``: module names (``"q_proj,v_proj"``, matched
     as peft matches ``target_modules``: by leaf name, never expert weights) or groups:
     ``"all-linear"`` (what peft 0.21's shorthand reaches in a transformers 5 model: every linear
@@ -179,15 +191,20 @@ def _targets(spec: ModelSpec, targets) -> list[tuple]:
     """(module, rank factor) pairs: peft's all-linear gives fused gate_up experts rank 2r."""
     if isinstance(targets, str):
         names = [t.strip() for t in targets.split(",") if t.strip()]
-    elif isinstance(targets, (tuple, list)) and all(isinstance(t, str) for t in targets):
+    elif isinstance(targets, (tuple, list)) and all(
+        isinstance(t, str) for t in targets
+    ):
         names = [t.strip() for t in targets]
     else:
-        raise TypeError(f"targets must be a string or a list of module names, got {targets!r}")
+        raise TypeError(
+            f"targets must be a string or a list of module names, got {targets!r}"
+        )
     if not names:
         raise ValueError("targets must name at least one module or group")
     mods = linear_modules(spec)
     known = {m.name for m in mods if m.kind not in ("expert", "router")} | {
-        m.name for m in mods if m.kind == "router"}
+        m.name for m in mods if m.kind == "router"
+    }
     chosen: dict = {}
     for name in names:
         factor = 1
@@ -200,26 +217,43 @@ def _targets(spec: ModelSpec, targets) -> list[tuple]:
         elif name == "experts":
             picked = [m for m in mods if m.kind == "expert"]
             if not picked:
-                raise ValueError(f"targets: 'experts' names no module, "
-                                 f"{spec.name or spec.model_type} has no mixture-of-experts layer")
+                raise ValueError(
+                    f"targets: 'experts' names no module, "
+                    f"{spec.name or spec.model_type} has no mixture-of-experts layer"
+                )
         elif name in known:
             picked = [m for m in mods if m.name == name and m.kind != "expert"]
         else:
-            raise _check.unknown("targets", name, sorted(known) + list(TARGET_GROUPS),
-                                 what=f"module of {spec.name or spec.model_type}", show=30)
+            raise _check.unknown(
+                "targets",
+                name,
+                sorted(known) + list(TARGET_GROUPS),
+                what=f"module of {spec.name or spec.model_type}",
+                show=30,
+            )
         for m in picked:
-            factor = 2 if name == "all-linear" and m.kind == "expert" and \
-                m.name == "gate_up_proj" else 1
+            factor = (
+                2
+                if name == "all-linear"
+                and m.kind == "expert"
+                and m.name == "gate_up_proj"
+                else 1
+            )
             chosen[m] = max(chosen.get(m, 0), factor)
     return list(chosen.items())
 
 
-def lora_params(spec: ModelSpec, rank: int = 16,
-                targets: "str | tuple[str, ...] | list[str]" = "all-linear") -> int:
+def lora_params(
+    spec: ModelSpec,
+    rank: int = 16,
+    targets: "str | tuple[str, ...] | list[str]" = "all-linear",
+) -> int:
     r"""Trainable LoRA parameters: :math:`\sum r\,(i + o)` over every targeted module."""
     r = _check.integer("rank", rank, minimum=1)
-    return sum(f * r * (m.in_features + m.out_features) * m.count
-               for m, f in _targets(spec, targets))
+    return sum(
+        f * r * (m.in_features + m.out_features) * m.count
+        for m, f in _targets(spec, targets)
+    )
 
 
 def nf4_bytes(n: int, *, double_quant: bool = True) -> int:
@@ -233,7 +267,10 @@ def nf4_bytes(n: int, *, double_quant: bool = True) -> int:
 
 # ---- optimizer states -----------------------------------------------------------------------
 
-def optimizer_state_bytes(tensors, optimizer: str = "adamw", state_bytes: int = 4) -> int:
+
+def optimizer_state_bytes(
+    tensors, optimizer: str = "adamw", state_bytes: int = 4
+) -> int:
     """Optimizer-state bytes for trainable ``tensors`` (:class:`Tensors`, or ``(shape, count)``
     pairs), states of ``state_bytes`` each; the formulas in the module text."""
     opt = _optimizer(optimizer)
@@ -265,8 +302,11 @@ def _optimizer(optimizer: object) -> str:
 
 
 def _choice(name: str, value: object, accepted, what: str) -> str:
-    text = str(value).lower() if isinstance(value, (str, int)) and not isinstance(value, bool) \
+    text = (
+        str(value).lower()
+        if isinstance(value, (str, int)) and not isinstance(value, bool)
         else None
+    )
     if text is None or text not in accepted:
         raise _check.unknown(name, value, accepted, what=what)
     return text
@@ -274,10 +314,18 @@ def _choice(name: str, value: object, accepted, what: str) -> str:
 
 # ---- activations ----------------------------------------------------------------------------
 
-def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
-                     checkpointing: str = "none", method: str = "full",
-                     lora_rank: int = 16, targets="all-linear",
-                     attention: str = "sdpa") -> dict[str, int]:
+
+def activation_parts(
+    spec: ModelSpec,
+    *,
+    seq_len: int,
+    micro_batch: int = 1,
+    checkpointing: str = "none",
+    method: str = "full",
+    lora_rank: int = 16,
+    targets="all-linear",
+    attention: str = "sdpa",
+) -> dict[str, int]:
     r"""Bytes autograd saves for backward in one step, by where they are saved.
 
     With :math:`t = bs` tokens, hidden size :math:`H`, :math:`n_h` heads (:math:`n_{kv}` for K, V)
@@ -312,23 +360,37 @@ def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
         d = spec.qk_nope_head_dim + spec.qk_rope_head_dim
     rope = spec.qk_rope_head_dim if spec.uses_mla else d
 
-    def norm(w: int) -> int:  # fp32 input, 1/rms, normalised bf16, output (the next input)
+    def norm(
+        w: int,
+    ) -> int:  # fp32 input, 1/rms, normalised bf16, output (the next input)
         return 4 * t * w + 4 * t + 2 * t * w + 2 * t * w
 
-    outside = {"embedding": 8 * t, "rotary": 2 * 2 * s * rope, "final_norm": norm(h),
-               "loss": 4 * t * v + 8 * t + 4}
+    outside = {
+        "embedding": 8 * t,
+        "rotary": 2 * 2 * s * rope,
+        "final_norm": norm(h),
+        "loss": 4 * t * v + 8 * t + 4,
+    }
     if ckpt == "layer":  # rotary tables now go to the layers as arguments, not saved
-        if method != "full":  # frozen embedding and norm weights save nothing of their own
+        if (
+            method != "full"
+        ):  # frozen embedding and norm weights save nothing of their own
             outside.update(embedding=0, final_norm=4 * t * h + 4 * t)
         return {**outside, "rotary": 0, "layers": n * 2 * t * h}
     kind = _choice("attention", attention, ATTENTION, "attention implementation")
     kv_heads = nkv if nh == nkv else nh
     dv = spec.v_head_dim if spec.uses_mla else d
-    if kind == "eager":  # q, k and v repeated to n_h heads, scores fp32 + probs bf16, o's input
-        attn = 2 * t * nh * d + 2 * 2 * t * kv_heads * d + 6 * t * nh * s + 2 * t * nh * dv
+    if (
+        kind == "eager"
+    ):  # q, k and v repeated to n_h heads, scores fp32 + probs bf16, o's input
+        attn = (
+            2 * t * nh * d + 2 * 2 * t * kv_heads * d + 6 * t * nh * s + 2 * t * nh * dv
+        )
     else:  # q, k, v as they are, the output (also o's input), its log-sum-exp in fp32
         attn = 2 * t * nh * d + 2 * 2 * t * nkv * d + 2 * t * nh * dv + 4 * t * nh
-        if spec.model_type == "phi3":  # sliced from one fused qkv: o's input is a new copy
+        if (
+            spec.model_type == "phi3"
+        ):  # sliced from one fused qkv: o's input is a new copy
             attn += 2 * t * nh * dv
     if spec.qk_norm == "head":
         attn += 6 * t * nh * d + 4 * t * nh + 6 * t * nkv * d + 4 * t * nkv
@@ -350,13 +412,23 @@ def activation_parts(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
         mlp += moe * (routed + shared)
     if method == "full":
         return {**outside, "layers": n * (attn + per_layer_norms) + mlp}
-    return _lora_activations(spec, t, s, d, rope, outside, mlp - dense * (
-        8 if spec.mlp_gated else 4) * t * spec.intermediate_size,
-        _check.integer("lora_rank", lora_rank, minimum=1), target_modules(spec, targets), kind)
+    return _lora_activations(
+        spec,
+        t,
+        s,
+        d,
+        rope,
+        outside,
+        mlp - dense * (8 if spec.mlp_gated else 4) * t * spec.intermediate_size,
+        _check.integer("lora_rank", lora_rank, minimum=1),
+        target_modules(spec, targets),
+        kind,
+    )
 
 
-def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets,
-                      kind) -> dict[str, int]:
+def _lora_activations(
+    spec, t, s, d, rope, outside, moe_bytes, r, targets, kind
+) -> dict[str, int]:
     """LoRA's saved tensors: the base is frozen, so an op saves an input only when the other
     operand needs a gradient. Walk one layer at a time, tracking which tensors need one."""
     h, n = spec.hidden_size, spec.num_hidden_layers
@@ -381,7 +453,9 @@ def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets,
         gq, gk, gv = (grad or x for x in qkv)
         rotary = rotary or gq or gk
         if spec.qk_norm == "head":  # frozen per-head norms: fp32 input and 1/rms
-            b += (4 * t * nh * d + 4 * t * nh) * gq + (4 * t * nkv * d + 4 * t * nkv) * gk
+            b += (4 * t * nh * d + 4 * t * nh) * gq + (
+                4 * t * nkv * d + 4 * t * nkv
+            ) * gk
         if kind == "eager":
             b += 2 * t * nh * d * gk + 2 * t * kv_heads * d * gq
             ga = gq or gk
@@ -400,7 +474,11 @@ def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets,
         if moe:
             b += moe_bytes // max(spec.moe_layers, 1)
         else:
-            up = [x in hit for x in ("gate_proj", "up_proj")] if gated else [False, "up_proj" in hit]
+            up = (
+                [x in hit for x in ("gate_proj", "up_proj")]
+                if gated
+                else [False, "up_proj" in hit]
+            )
             if any(up):
                 b += 2 * t * h
             adapters += 2 * t * r * sum(up)
@@ -414,9 +492,14 @@ def _lora_activations(spec, t, s, d, rope, outside, moe_bytes, r, targets,
                 adapters += 2 * t * r
             grad = grad or gg or gu or "down_proj" in hit
         layers += b
-    return {"embedding": 0, "rotary": outside["rotary"] if rotary else 0,
-            "final_norm": norm if grad else 0, "loss": outside["loss"], "layers": layers,
-            "lora": adapters}
+    return {
+        "embedding": 0,
+        "rotary": outside["rotary"] if rotary else 0,
+        "final_norm": norm if grad else 0,
+        "loss": outside["loss"],
+        "layers": layers,
+        "lora": adapters,
+    }
 
 
 def activation_bytes(spec: ModelSpec, **kwargs) -> int:
@@ -424,8 +507,9 @@ def activation_bytes(spec: ModelSpec, **kwargs) -> int:
     return sum(activation_parts(spec, **kwargs).values())
 
 
-def korthikanti_activation_bytes(spec: ModelSpec, *, seq_len: int, micro_batch: int = 1,
-                                 recompute: str = "none") -> int:
+def korthikanti_activation_bytes(
+    spec: ModelSpec, *, seq_len: int, micro_batch: int = 1, recompute: str = "none"
+) -> int:
     r"""Activation bytes kept for the backward pass (16-bit, no tensor/sequence parallelism):
     :math:`L\,(34\,sbh + 5\,a s^2 b)`, :math:`L \cdot 34\,sbh` (selective) or
     :math:`L \cdot 2\,sbh` (full recomputation); Korthikanti et al. 2022, for a GPT-3-style layer
@@ -438,12 +522,16 @@ def korthikanti_activation_bytes(spec: ModelSpec, *, seq_len: int, micro_batch: 
         raise _check.unknown("recompute", recompute, RECOMPUTE, what="recomputation")
     h, a, layers = spec.hidden_size, spec.num_attention_heads, spec.num_hidden_layers
     k = KORTHIKANTI
-    per_layer = {"none": k["sbh"] * s * b * h + k["as2b"] * a * s * s * b,
-                 "selective": k["sbh"] * s * b * h, "full": k["full_sbh"] * s * b * h}[recompute]
+    per_layer = {
+        "none": k["sbh"] * s * b * h + k["as2b"] * a * s * s * b,
+        "selective": k["sbh"] * s * b * h,
+        "full": k["full_sbh"] * s * b * h,
+    }[recompute]
     return layers * per_layer
 
 
 # ---- the whole step -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrainingMemory:
@@ -476,8 +564,13 @@ class TrainingMemory:
     @property
     def model_state_bytes(self) -> int:
         """Weights + gradients + master weights + optimizer states + adapters."""
-        return (self.weights_bytes + self.gradients_bytes + self.master_weights_bytes
-                + self.optimizer_bytes + self.lora_bytes)
+        return (
+            self.weights_bytes
+            + self.gradients_bytes
+            + self.master_weights_bytes
+            + self.optimizer_bytes
+            + self.lora_bytes
+        )
 
     @property
     def bytes_per_param(self) -> int:
@@ -486,13 +579,19 @@ class TrainingMemory:
 
     @property
     def total_bytes(self) -> int:
-        return self.model_state_bytes + self.gathered_weights_bytes + self.activation_bytes
+        return (
+            self.model_state_bytes + self.gathered_weights_bytes + self.activation_bytes
+        )
 
     def parts(self) -> dict[str, int]:
         """The parts in bytes, in a fixed order (the first five always; the rest when used)."""
-        out = {"weights": self.weights_bytes, "gradients": self.gradients_bytes,
-               "master_weights": self.master_weights_bytes,
-               "optimizer_states": self.optimizer_bytes, "activations": self.activation_bytes}
+        out = {
+            "weights": self.weights_bytes,
+            "gradients": self.gradients_bytes,
+            "master_weights": self.master_weights_bytes,
+            "optimizer_states": self.optimizer_bytes,
+            "activations": self.activation_bytes,
+        }
         if self.method != "full":
             out["lora_adapters"] = self.lora_bytes
         if self.gathered_weights_bytes:
@@ -506,31 +605,55 @@ class TrainingMemory:
         s = _check.integer("stage", stage, minimum=0)
         if s > 3:
             raise ValueError(f"stage must be 0, 1, 2 or 3, got {s}")
-        sharded = [self.optimizer_bytes + self.master_weights_bytes, self.gradients_bytes,
-                   self.weights_bytes]
+        sharded = [
+            self.optimizer_bytes + self.master_weights_bytes,
+            self.gradients_bytes,
+            self.weights_bytes,
+        ]
         kept = sum(sharded[s:])
-        return kept + -(-sum(sharded[:s]) // n) + self.activation_bytes + self.lora_bytes
+        return (
+            kept + -(-sum(sharded[:s]) // n) + self.activation_bytes + self.lora_bytes
+        )
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "optimizer": self.optimizer, "precision": self.precision,
-                "params": self.params, "trainable_params": self.trainable_params,
-                "zero": self.zero, "n_gpus": self.n_gpus, "activations_counted": self.activations,
-                "parts_bytes": self.parts(), "cpu_bytes": self.cpu_bytes,
-                "total_bytes": self.total_bytes}
+        return {
+            "method": self.method,
+            "optimizer": self.optimizer,
+            "precision": self.precision,
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "zero": self.zero,
+            "n_gpus": self.n_gpus,
+            "activations_counted": self.activations,
+            "parts_bytes": self.parts(),
+            "cpu_bytes": self.cpu_bytes,
+            "total_bytes": self.total_bytes,
+        }
 
 
 def _ceil_div(a: int, n: int) -> int:
     return -(-a // n)
 
 
-def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
-                      optimizer: str = "adamw", precision: "str | None" = None,
-                      base_dtype: str = "bf16", double_quant: bool = True,
-                      lora_rank: int = 16, lora_targets="all-linear",
-                      seq_len: "int | None" = None, micro_batch: int = 1,
-                      checkpointing: str = "none", grad_accum: int = 1,
-                      zero: "str | int" = 0, n_gpus: int = 1,
-                      offload: str = "none", attention: str = "sdpa") -> TrainingMemory:
+def fine_tuning_bytes(
+    model: "ModelSpec | str",
+    *,
+    method: str = "full",
+    optimizer: str = "adamw",
+    precision: "str | None" = None,
+    base_dtype: str = "bf16",
+    double_quant: bool = True,
+    lora_rank: int = 16,
+    lora_targets="all-linear",
+    seq_len: "int | None" = None,
+    micro_batch: int = 1,
+    checkpointing: str = "none",
+    grad_accum: int = 1,
+    zero: "str | int" = 0,
+    n_gpus: int = 1,
+    offload: str = "none",
+    attention: str = "sdpa",
+) -> TrainingMemory:
     r"""Memory per GPU to fine-tune ``model`` one step, every part in bytes.
 
     ``method``: ``"full"``, ``"lora"`` or ``"qlora"``. ``precision`` (trainable parameters;
@@ -570,11 +693,15 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
             if mod.kind == "expert":
                 e = spec.num_experts
                 layers = mod.count // e
-                trainable += [((f * r * e, mod.in_features), layers),
-                              ((mod.out_features, f * r * e), layers)]
+                trainable += [
+                    ((f * r * e, mod.in_features), layers),
+                    ((mod.out_features, f * r * e), layers),
+                ]
             else:
-                trainable += [((r, mod.in_features), mod.count),
-                              ((mod.out_features, r), mod.count)]
+                trainable += [
+                    ((r, mod.in_features), mod.count),
+                    ((mod.out_features, r), mod.count),
+                ]
         n_train = sum(Tensors(tuple(s), c, "other").numel * c for s, c in trainable)
         weights = 0
         for x in tensors:
@@ -592,9 +719,16 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
         states = optimizer_state_bytes(trainable, opt)
     act, how = 0, "excluded"
     if seq_len is not None:
-        act = activation_bytes(spec, seq_len=seq_len, micro_batch=micro_batch,
-                               checkpointing=checkpointing, method=meth, lora_rank=lora_rank,
-                               targets=lora_targets, attention=attention)
+        act = activation_bytes(
+            spec,
+            seq_len=seq_len,
+            micro_batch=micro_batch,
+            checkpointing=checkpointing,
+            method=meth,
+            lora_rank=lora_rank,
+            targets=lora_targets,
+            attention=attention,
+        )
         how = f"saved-tensors/{attention}/{checkpointing}"
     level = 3 if stage == "fsdp" else int(stage)
     gathered = 0
@@ -617,17 +751,35 @@ def fine_tuning_bytes(model: "ModelSpec | str", *, method: str = "full",
     if off == "all":
         cpu += weights + grads + lora
         weights = grads = lora = 0
-    return TrainingMemory(params=params, optimizer=opt, precision=prec, weights_bytes=weights,
-                          gradients_bytes=grads, master_weights_bytes=master,
-                          optimizer_bytes=states, activation_bytes=act, activations=how,
-                          method=meth, trainable_params=n_train, lora_bytes=lora,
-                          gathered_weights_bytes=gathered, cpu_bytes=cpu, n_gpus=gpus,
-                          zero=stage)
+    return TrainingMemory(
+        params=params,
+        optimizer=opt,
+        precision=prec,
+        weights_bytes=weights,
+        gradients_bytes=grads,
+        master_weights_bytes=master,
+        optimizer_bytes=states,
+        activation_bytes=act,
+        activations=how,
+        method=meth,
+        trainable_params=n_train,
+        lora_bytes=lora,
+        gathered_weights_bytes=gathered,
+        cpu_bytes=cpu,
+        n_gpus=gpus,
+        zero=stage,
+    )
 
 
-def training_bytes(model: "ModelSpec | str | int", *, optimizer: str = "adam",
-                   precision: str = "mixed", seq_len: "int | None" = None, micro_batch: int = 1,
-                   recompute: str = "none") -> TrainingMemory:
+def training_bytes(
+    model: "ModelSpec | str | int",
+    *,
+    optimizer: str = "adam",
+    precision: str = "mixed",
+    seq_len: "int | None" = None,
+    micro_batch: int = 1,
+    recompute: str = "none",
+) -> TrainingMemory:
     r"""Memory to train every parameter of ``model`` (a :class:`~vramlib.models.ModelSpec`, a
     catalogue name, or a parameter count) with ``optimizer`` in ``precision``, per parameter:
     :math:`\Psi (w + g + m + k\,s)` bytes with :math:`(w, g, m, s)` from ``PRECISIONS`` and
@@ -642,7 +794,9 @@ def training_bytes(model: "ModelSpec | str | int", *, optimizer: str = "adam",
         spec, params = None, _check.integer("model", model, minimum=1)
     opt = _optimizer(optimizer)
     if not isinstance(precision, str) or precision.lower() not in PRECISIONS:
-        raise _check.unknown("precision", precision, PRECISIONS, what="training precision")
+        raise _check.unknown(
+            "precision", precision, PRECISIONS, what="training precision"
+        )
     prec = precision.lower()
     w, g, m, s = PRECISIONS[prec]
     states = OPTIMIZER_STATES[opt] * s * params
@@ -651,17 +805,29 @@ def training_bytes(model: "ModelSpec | str | int", *, optimizer: str = "adam",
     activation, how = 0, "excluded"
     if seq_len is not None:
         if spec is None:
-            raise ValueError("seq_len needs a model spec or catalogue name (activations depend "
-                             "on hidden size, heads and layers), not a bare parameter count")
-        activation = korthikanti_activation_bytes(spec, seq_len=seq_len, micro_batch=micro_batch,
-                                                  recompute=recompute)
+            raise ValueError(
+                "seq_len needs a model spec or catalogue name (activations depend "
+                "on hidden size, heads and layers), not a bare parameter count"
+            )
+        activation = korthikanti_activation_bytes(
+            spec, seq_len=seq_len, micro_batch=micro_batch, recompute=recompute
+        )
         how = f"korthikanti2022/{recompute}"
-    return TrainingMemory(params=params, optimizer=opt, precision=prec, weights_bytes=w * params,
-                          gradients_bytes=g * params, master_weights_bytes=m * params,
-                          optimizer_bytes=states, activation_bytes=activation, activations=how)
+    return TrainingMemory(
+        params=params,
+        optimizer=opt,
+        precision=prec,
+        weights_bytes=w * params,
+        gradients_bytes=g * params,
+        master_weights_bytes=m * params,
+        optimizer_bytes=states,
+        activation_bytes=activation,
+        activations=how,
+    )
 
 
 # ---- what fits ------------------------------------------------------------------------------
+
 
 def _largest(fits, hi: int = 1 << 24) -> int:
     """The largest x in [1, hi] with fits(x) (monotone), or 0 if none."""
@@ -682,13 +848,25 @@ def max_micro_batch(model, capacity_bytes: int, *, seq_len: int, **kwargs) -> in
     at ``seq_len`` (0 if none does); other arguments as :func:`fine_tuning_bytes`."""
     spec = model if isinstance(model, ModelSpec) else get_model(model)
     cap = _check.integer("capacity_bytes", capacity_bytes, minimum=1)
-    return _largest(lambda b: fine_tuning_bytes(spec, seq_len=seq_len, micro_batch=b,
-                                                **kwargs).total_bytes <= cap)
+    return _largest(
+        lambda b: (
+            fine_tuning_bytes(
+                spec, seq_len=seq_len, micro_batch=b, **kwargs
+            ).total_bytes
+            <= cap
+        )
+    )
 
 
 def max_seq_len(model, capacity_bytes: int, *, micro_batch: int = 1, **kwargs) -> int:
     """The longest sequence that fits ``capacity_bytes`` at ``micro_batch`` (0 if none)."""
     spec = model if isinstance(model, ModelSpec) else get_model(model)
     cap = _check.integer("capacity_bytes", capacity_bytes, minimum=1)
-    return _largest(lambda s: fine_tuning_bytes(spec, seq_len=s, micro_batch=micro_batch,
-                                                **kwargs).total_bytes <= cap)
+    return _largest(
+        lambda s: (
+            fine_tuning_bytes(
+                spec, seq_len=s, micro_batch=micro_batch, **kwargs
+            ).total_bytes
+            <= cap
+        )
+    )

@@ -8,6 +8,7 @@ figure it prints names its unit. The two families differ by a factor that grows 
 so a number of bytes reads about 7.4 % smaller in GiB than in GB (2.4 % at k, 10 % at T).
 Decimal prefixes are the SI ones; binary prefixes are IEC 80000-13 (IEC 60027-2 before it).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,14 @@ from . import _check
 #: bytes in one of each unit (exact integers)
 UNITS: dict[str, int] = {
     "B": 1,
-    "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+    "kB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
 }
 DECIMAL = ("kB", "MB", "GB", "TB")
 BINARY = ("KiB", "MiB", "GiB", "TiB")
@@ -30,15 +37,30 @@ KIB, MIB, GIB, TIB = (UNITS[u] for u in BINARY)
 
 # Forgiving spellings: "gb", "GB", "kb", "Gib", "gibibyte" …
 _ALIASES = {u.lower(): u for u in UNITS}
-_ALIASES.update({"byte": "B", "bytes": "B", "kilobyte": "kB", "megabyte": "MB", "gigabyte": "GB",
-                 "terabyte": "TB", "kibibyte": "KiB", "mebibyte": "MiB", "gibibyte": "GiB",
-                 "tebibyte": "TiB"})
+_ALIASES.update(
+    {
+        "byte": "B",
+        "bytes": "B",
+        "kilobyte": "kB",
+        "megabyte": "MB",
+        "gigabyte": "GB",
+        "terabyte": "TB",
+        "kibibyte": "KiB",
+        "mebibyte": "MiB",
+        "gibibyte": "GiB",
+        "tebibyte": "TiB",
+    }
+)
 
 
 def unit_bytes(unit: str) -> int:
     """Bytes in one ``unit`` (``"GB"`` → 10**9, ``"GiB"`` → 2**30). Case-insensitive."""
     _check.text("unit", unit)
-    key = unit.strip().lower().rstrip("s") if unit.strip().lower() not in _ALIASES else unit.strip().lower()
+    key = (
+        unit.strip().lower().rstrip("s")
+        if unit.strip().lower() not in _ALIASES
+        else unit.strip().lower()
+    )
     if key not in _ALIASES:
         raise _check.unknown("unit", unit, UNITS, what="unit")
     return UNITS[_ALIASES[key]]

@@ -3,6 +3,7 @@
 The chapter's code cells (all but the setup cell) run in one namespace; then the test sets the topic
 and level drop-downs and clicks the buttons of the ipywidgets deck it built.
 """
+
 from __future__ import annotations
 
 import html
@@ -14,7 +15,9 @@ import pytest
 
 from vramlib import interview as iv
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "08-interview-practice.ipynb"
+NOTEBOOK = (
+    Path(__file__).resolve().parents[2] / "notebooks" / "08-interview-practice.ipynb"
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,10 @@ def ui():
     assert "pip" in code_cells[0].source, "the first code cell is the setup cell"
     namespace: dict = {}
     for cell in code_cells[1:]:
-        exec(compile(cell.source, f"{NOTEBOOK.name}[{cell.get('id')}]", "exec"), namespace)
+        exec(
+            compile(cell.source, f"{NOTEBOOK.name}[{cell.get('id')}]", "exec"),
+            namespace,
+        )
     return namespace["deck_ui"]
 
 
@@ -37,7 +43,9 @@ def test_every_card_under_every_filter(ui):
     filters = [(t, lv) for t in ["all", *iv.topics()] for lv in ["all", *iv.LEVELS]]
     for topic, level in filters:
         ui.topic.value, ui.level.value = topic, level
-        expected = iv.questions(None if topic == "all" else topic, None if level == "all" else level)
+        expected = iv.questions(
+            None if topic == "all" else topic, None if level == "all" else level
+        )
         assert len(ui.deck) == len(expected)
         if not expected:
             assert "No question matches" in shown(ui)
@@ -61,6 +69,8 @@ def test_shuffle_with_a_fixed_seed_is_repeatable(ui):
     ui.buttons["in order"].click()
     assert ui.deck.ids == tuple(q.id for q in iv.questions())
     ui.buttons["shuffle"].click()
-    assert ui.deck.ids == first and sorted(first) == sorted(q.id for q in iv.questions())
+    assert ui.deck.ids == first and sorted(first) == sorted(
+        q.id for q in iv.questions()
+    )
     ui.buttons["previous"].click()
     assert ui.deck.position == len(first) - 1 and shown(ui).strip()

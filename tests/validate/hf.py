@@ -1,6 +1,7 @@
 """Shared reference helpers for the validation tests: transformers' own configs, models built on
 the meta device (parameter counts without memory), and every tensor a cache holds after a real CPU
 forward pass. Test-only; imports torch and transformers."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
 
 transformers.logging.set_verbosity_error()
-NO_TOKENS = dict(pad_token_id=None, bos_token_id=None, eos_token_id=None)  # ids inside tiny vocabs
+NO_TOKENS = dict(
+    pad_token_id=None, bos_token_id=None, eos_token_id=None
+)  # ids inside tiny vocabs
 
 
 def hf_config(cfg: dict):
@@ -26,7 +29,9 @@ def hf_config(cfg: dict):
 def meta_model(cfg: dict, config=None):
     """The model AutoModelForCausalLM builds for ``cfg``, on the meta device (no memory)."""
     with torch.device("meta"):
-        return AutoModelForCausalLM.from_config(config if config is not None else hf_config(cfg))
+        return AutoModelForCausalLM.from_config(
+            config if config is not None else hf_config(cfg)
+        )
 
 
 def meta_param_count(cfg: dict, config=None) -> int:
@@ -34,8 +39,14 @@ def meta_param_count(cfg: dict, config=None) -> int:
     return sum(p.numel() for p in meta_model(cfg, config).parameters())
 
 
-def run_cache(cfg: dict, tokens: int, batch: int, dtype=torch.float32, decode: int = 0,
-              config=None):
+def run_cache(
+    cfg: dict,
+    tokens: int,
+    batch: int,
+    dtype=torch.float32,
+    decode: int = 0,
+    config=None,
+):
     """A tiny random model's cache after a forward pass over ``tokens`` tokens of ``batch``
     sequences, then ``decode`` one-token steps. Returns (model, cache)."""
     torch.manual_seed(0)
@@ -48,7 +59,9 @@ def run_cache(cfg: dict, tokens: int, batch: int, dtype=torch.float32, decode: i
         cache = out.past_key_values
         for _ in range(decode):
             nxt = torch.randint(0, vocab, (batch, 1))
-            cache = model(input_ids=nxt, past_key_values=cache, use_cache=True).past_key_values
+            cache = model(
+                input_ids=nxt, past_key_values=cache, use_cache=True
+            ).past_key_values
     return model, cache
 
 
@@ -74,7 +87,9 @@ def cache_tensors(cache) -> list[torch.Tensor]:
         elif isinstance(obj, dict):
             for item in obj.values():
                 walk(item, depth + 1)
-        elif type(obj).__module__.startswith("transformers") and hasattr(obj, "__dict__"):
+        elif type(obj).__module__.startswith("transformers") and hasattr(
+            obj, "__dict__"
+        ):
             for item in vars(obj).values():
                 walk(item, depth + 1)
 

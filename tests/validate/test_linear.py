@@ -39,8 +39,7 @@ TYPES = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "kimi_linear", "lfm2"
 
 
 def groups_by_name(model) -> dict[str, int]:
-    """transformers' parameters in vramlib's groups, by their names (tied weights once).
-    """
+    """transformers' parameters in vramlib's groups, by their names (tied weights once)."""
     groups = dict.fromkeys(GROUPS, 0)
     for name, p in model.named_parameters():
         parts = name.split(".")
@@ -637,8 +636,7 @@ def test_bf16_cache_keeps_recurrent_states_in_fp32(model_type, tokens, batch):
 
 @pytest.mark.parametrize("model_type", TYPES)
 def test_states_do_not_grow_with_the_context(model_type):
-    """Only the attention layers grow: two runs 5 tokens apart differ by 5 tokens' rows.
-    """
+    """Only the attention layers grow: two runs 5 tokens apart differ by 5 tokens' rows."""
     cfg = TINY[model_type]
     spec = ModelSpec.from_hf_config(cfg)
     sizes = [cache_bytes(run_cache(cfg, t, 1)[1]) for t in (4, 9)]

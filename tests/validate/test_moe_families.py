@@ -7,6 +7,7 @@ the model transformers builds on the meta device, in total, by group, and by lin
 layer. Cache: tiny random models run on CPU at two token counts (one past any window)
 and two batch sizes, every tensor the cache holds summed (tests/validate/hf.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,14 +20,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import CONFIG_MAPPING
 
-from tests.validate.hf import (NO_TOKENS, cache_bytes, cache_tensors, hf_config,
-                               meta_model, run_cache)
+from tests.validate.hf import (
+    NO_TOKENS,
+    cache_bytes,
+    cache_tensors,
+    hf_config,
+    meta_model,
+    run_cache,
+)
 from vramlib.families.moe import DEFAULTS
 from vramlib.kv import kv_cache_bytes
 from vramlib.models import GROUPS, ModelSpec
 
-TYPES = ("olmo3", "smollm3", "seed_oss", "ministral3", "apertus", "glm4_moe",
-         "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe")
+TYPES = (
+    "olmo3",
+    "smollm3",
+    "seed_oss",
+    "ministral3",
+    "apertus",
+    "glm4_moe",
+    "minimax_m2",
+    "ernie4_5_moe",
+    "hunyuan_v1_moe",
+)
 
 
 def maybe(draw, cfg: dict, key: str, strategy) -> None:
@@ -36,8 +52,9 @@ def maybe(draw, cfg: dict, key: str, strategy) -> None:
 
 
 def kinds(n: int):
-    return st.lists(st.sampled_from(["full_attention", "sliding_attention"]),
-                    min_size=n, max_size=n)
+    return st.lists(
+        st.sampled_from(["full_attention", "sliding_attention"]), min_size=n, max_size=n
+    )
 
 
 @st.composite
@@ -46,24 +63,40 @@ def configs(draw, model_type: str) -> dict:
     kv = draw(st.sampled_from([d for d in (1, 2, 4) if heads % d == 0]))
     split = draw(st.sampled_from([4, 8]))  # hidden_size / heads
     n = draw(st.integers(1, 5))
-    cfg = dict(model_type=model_type, hidden_size=heads * split, num_hidden_layers=n,
-               num_attention_heads=heads, num_key_value_heads=kv, **NO_TOKENS)
+    cfg = dict(
+        model_type=model_type,
+        hidden_size=heads * split,
+        num_hidden_layers=n,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        **NO_TOKENS,
+    )
     maybe(draw, cfg, "vocab_size", st.integers(16, 200))
     maybe(draw, cfg, "intermediate_size", st.integers(1, 48))
     maybe(draw, cfg, "tie_word_embeddings", st.booleans())
     maybe(draw, cfg, "head_dim", st.sampled_from([4, 6, 8]))
     if model_type in ("olmo3", "apertus", "hunyuan_v1_moe") and draw(st.booleans()):
         del cfg["num_key_value_heads"]  # class default: as many as query heads
-    if model_type in ("olmo3", "smollm3", "seed_oss", "apertus", "glm4_moe",
-                      "hunyuan_v1_moe"):
+    if model_type in (
+        "olmo3",
+        "smollm3",
+        "seed_oss",
+        "apertus",
+        "glm4_moe",
+        "hunyuan_v1_moe",
+    ):
         maybe(draw, cfg, "attention_bias", st.booleans())
     if model_type == "olmo3":
         maybe(draw, cfg, "sliding_window", st.integers(1, 64))
         maybe(draw, cfg, "layer_types", kinds(n))
     if model_type == "smollm3":
         maybe(draw, cfg, "mlp_bias", st.booleans())
-        maybe(draw, cfg, "no_rope_layers", st.lists(st.sampled_from([0, 1]),
-                                                     min_size=n, max_size=n))
+        maybe(
+            draw,
+            cfg,
+            "no_rope_layers",
+            st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n),
+        )
         maybe(draw, cfg, "no_rope_layer_interval", st.integers(1, 4))
         if draw(st.booleans()):
             cfg.update(use_sliding_window=True, sliding_window=draw(st.integers(1, 64)))
@@ -75,8 +108,12 @@ def configs(draw, model_type: str) -> dict:
     if model_type == "ministral3":
         maybe(draw, cfg, "sliding_window", st.one_of(st.none(), st.integers(1, 64)))
     if model_type == "apertus":
-        maybe(draw, cfg, "hidden_act", st.sampled_from(["xielu", "prelu", "relu2",
-                                                        "silu", "gelu"]))
+        maybe(
+            draw,
+            cfg,
+            "hidden_act",
+            st.sampled_from(["xielu", "prelu", "relu2", "silu", "gelu"]),
+        )
     if model_type == "glm4_moe":
         experts = draw(st.integers(1, 4))
         cfg[draw(st.sampled_from(["n_routed_experts", "num_local_experts"]))] = experts
@@ -86,8 +123,12 @@ def configs(draw, model_type: str) -> dict:
         maybe(draw, cfg, "n_shared_experts", st.integers(0, 2))
         maybe(draw, cfg, "first_k_dense_replace", st.integers(0, n + 1))
         maybe(draw, cfg, "use_qk_norm", st.booleans())
-        maybe(draw, cfg, draw(st.sampled_from(["num_nextn_predict_layers",
-                                               "num_mtp_layers"])), st.integers(0, 3))
+        maybe(
+            draw,
+            cfg,
+            draw(st.sampled_from(["num_nextn_predict_layers", "num_mtp_layers"])),
+            st.integers(0, 3),
+        )
     if model_type == "minimax_m2":
         experts = draw(st.integers(1, 4))
         cfg[draw(st.sampled_from(["num_local_experts", "num_experts"]))] = experts
@@ -96,7 +137,8 @@ def configs(draw, model_type: str) -> dict:
         experts = draw(st.integers(1, 4))
         cfg[draw(st.sampled_from(["moe_num_experts", "num_experts"]))] = experts
         cfg[draw(st.sampled_from(["moe_k", "num_experts_per_tok"]))] = draw(
-            st.integers(1, experts))
+            st.integers(1, experts)
+        )
         maybe(draw, cfg, "moe_intermediate_size", st.integers(1, 32))
         maybe(draw, cfg, "moe_num_shared_experts", st.integers(0, 2))
         maybe(draw, cfg, "moe_layer_start_index", st.integers(0, n))
@@ -107,9 +149,15 @@ def configs(draw, model_type: str) -> dict:
         cfg.setdefault("head_dim", draw(st.sampled_from([4, 8])))
         experts = draw(st.integers(1, 4))
         cfg[draw(st.sampled_from(["num_experts", "num_local_experts"]))] = experts
-        maybe(draw, cfg, draw(st.sampled_from(["moe_topk", "num_experts_per_tok"])),
-              st.one_of(st.integers(1, experts),
-                        st.lists(st.integers(1, experts), min_size=n, max_size=n)))
+        maybe(
+            draw,
+            cfg,
+            draw(st.sampled_from(["moe_topk", "num_experts_per_tok"])),
+            st.one_of(
+                st.integers(1, experts),
+                st.lists(st.integers(1, experts), min_size=n, max_size=n),
+            ),
+        )
         maybe(draw, cfg, "num_shared_expert", st.just(1))
     return cfg
 
@@ -148,8 +196,9 @@ def linears_of(model, spec: ModelSpec) -> Counter:
             if module.weight.numel() == 0:
                 continue  # GLM's shared expert when n_shared_experts is 0
             found[leaf, module.in_features, module.out_features] += 1
-        elif leaf == "gate" and isinstance(getattr(module, "weight", None),
-                                           torch.nn.Parameter):
+        elif leaf == "gate" and isinstance(
+            getattr(module, "weight", None), torch.nn.Parameter
+        ):
             e, h = module.weight.shape  # a router module of its own class
             found["gate", h, e] += 1
         elif leaf == "experts":
@@ -175,11 +224,20 @@ def test_param_count_equals_transformers(model_type, data):
 
 
 def test_glm4_moe_multi_token_prediction_layers_are_recorded_not_built():
-    cfg = dict(model_type="glm4_moe", vocab_size=64, hidden_size=32,
-               num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
-               intermediate_size=40,
-               n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=8,
-               num_nextn_predict_layers=2, **NO_TOKENS)
+    cfg = dict(
+        model_type="glm4_moe",
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=40,
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=8,
+        num_nextn_predict_layers=2,
+        **NO_TOKENS,
+    )
     model = meta_model(cfg)
     spec = ModelSpec.from_hf_config(cfg)
     assert len(model.model.layers) == 3 and spec.mtp_layers == 2
@@ -187,23 +245,43 @@ def test_glm4_moe_multi_token_prediction_layers_are_recorded_not_built():
 
 
 def test_ernie_bias_lm_head_keeps_its_bias_when_tied():
-    cfg = dict(model_type="ernie4_5_moe", vocab_size=50, hidden_size=16,
-               num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-               intermediate_size=24, moe_num_experts=2, moe_k=1, use_bias=True,
-               tie_word_embeddings=True, **NO_TOKENS)
+    cfg = dict(
+        model_type="ernie4_5_moe",
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        intermediate_size=24,
+        moe_num_experts=2,
+        moe_k=1,
+        use_bias=True,
+        tie_word_embeddings=True,
+        **NO_TOKENS,
+    )
     model = meta_model(cfg)
     names = dict(model.named_parameters())
     assert "lm_head.bias" in names and names["lm_head.bias"].numel() == 50
     assert ModelSpec.from_hf_config(cfg).param_count() == sum(
-        p.numel() for p in model.parameters())
+        p.numel() for p in model.parameters()
+    )
 
 
 # ---- the cache after a real forward pass -------------------------------------------
 
+
 def tiny(model_type: str, **extra) -> dict:
-    cfg = dict(model_type=model_type, vocab_size=64, hidden_size=32,
-               num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
-               head_dim=8, intermediate_size=24, **NO_TOKENS)
+    cfg = dict(
+        model_type=model_type,
+        vocab_size=64,
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        intermediate_size=24,
+        **NO_TOKENS,
+    )
     cfg.update(extra)
     return cfg
 
@@ -214,11 +292,25 @@ FULL = [
     tiny("seed_oss", attention_out_bias=True),
     tiny("ministral3"),
     tiny("apertus", num_key_value_heads=1),
-    tiny("glm4_moe", n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=8,
-         n_group=1, topk_group=1, use_qk_norm=True, first_k_dense_replace=1),
+    tiny(
+        "glm4_moe",
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=8,
+        n_group=1,
+        topk_group=1,
+        use_qk_norm=True,
+        first_k_dense_replace=1,
+    ),
     tiny("minimax_m2", num_local_experts=4, num_experts_per_tok=2, head_dim=16),
-    tiny("ernie4_5_moe", moe_num_experts=4, moe_k=2, moe_intermediate_size=8,
-         moe_num_shared_experts=1, use_bias=True),
+    tiny(
+        "ernie4_5_moe",
+        moe_num_experts=4,
+        moe_k=2,
+        moe_intermediate_size=8,
+        moe_num_shared_experts=1,
+        use_bias=True,
+    ),
     tiny("hunyuan_v1_moe", num_experts=4, moe_topk=[1, 2, 2, 1]),
 ]
 
@@ -246,10 +338,17 @@ def test_full_attention_cache_in_bf16():
 
 SLIDING = [
     tiny("olmo3", sliding_window=4),  # default pattern: 3 sliding, then 1 full
-    tiny("olmo3", sliding_window=3,
-         layer_types=["full_attention", "sliding_attention"] * 2),
-    tiny("smollm3", use_sliding_window=True, sliding_window=4,
-         no_rope_layers=[1, 0, 1, 0]),  # the layers without rotary positions slide
+    tiny(
+        "olmo3",
+        sliding_window=3,
+        layer_types=["full_attention", "sliding_attention"] * 2,
+    ),
+    tiny(
+        "smollm3",
+        use_sliding_window=True,
+        sliding_window=4,
+        no_rope_layers=[1, 0, 1, 0],
+    ),  # the layers without rotary positions slide
     tiny("ministral3", sliding_window=5),
 ]
 
@@ -270,8 +369,11 @@ def test_sliding_cache_against_transformers(cfg, tokens, batch):
     sliding = spec.layer_types.count("sliding_attention")
     full = 4 - sliding
     assert sliding and spec.layer_types == tuple(
-        type(x).__name__ == "DynamicSlidingWindowLayer" and "sliding_attention"
-        or "full_attention" for x in cache.layers)
+        type(x).__name__ == "DynamicSlidingWindowLayer"
+        and "sliding_attention"
+        or "full_attention"
+        for x in cache.layers
+    )
     mine = kv_cache_bytes(spec, tokens=t, batch=batch, dtype="fp32")
     assert mine == (full * t + sliding * min(t, w)) * row
     assert cache_bytes(cache) == mine + 8 * sliding

@@ -11,6 +11,7 @@
 
 Regenerate the JSON after a deliberate change: ``python tests/validate/test_training_torch.py``.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,31 +39,79 @@ except ImportError:  # run as a script
     from test_against_transformers import NO_TOKENS, configs, meta_model
 
 transformers.logging.set_verbosity_error()
-MEASURED = Path(__file__).parents[2] / "vramlib" / "data" / "activation_measurements.json"
+MEASURED = (
+    Path(__file__).parents[2] / "vramlib" / "data" / "activation_measurements.json"
+)
 SEQ, BATCH = 16, 2
 ATTENTIONS = ("eager", "sdpa")
-TINY = dict(vocab_size=128, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, intermediate_size=96, **NO_TOKENS)
+TINY = dict(
+    vocab_size=128,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    intermediate_size=96,
+    **NO_TOKENS,
+)
 EXTRA = {
     "mixtral": dict(num_local_experts=4, num_experts_per_tok=2),
-    "qwen3_moe": dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
-                      norm_topk_prob=True),
-    "qwen2_moe": dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
-                      shared_expert_intermediate_size=48, norm_topk_prob=True),
-    "deepseek_v3": dict(num_key_value_heads=4, n_routed_experts=4, num_experts_per_tok=2, n_group=1, topk_group=1,
-                        kv_lora_rank=16, q_lora_rank=24, qk_rope_head_dim=8,
-                        qk_nope_head_dim=8, v_head_dim=16, first_k_dense_replace=1,
-                        moe_intermediate_size=32),
+    "qwen3_moe": dict(
+        num_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=32,
+        norm_topk_prob=True,
+    ),
+    "qwen2_moe": dict(
+        num_experts=4,
+        num_experts_per_tok=2,
+        moe_intermediate_size=32,
+        shared_expert_intermediate_size=48,
+        norm_topk_prob=True,
+    ),
+    "deepseek_v3": dict(
+        num_key_value_heads=4,
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+        n_group=1,
+        topk_group=1,
+        kv_lora_rank=16,
+        q_lora_rank=24,
+        qk_rope_head_dim=8,
+        qk_nope_head_dim=8,
+        v_head_dim=16,
+        first_k_dense_replace=1,
+        moe_intermediate_size=32,
+    ),
     "falcon": dict(new_decoder_architecture=True, num_kv_heads=2, ffn_hidden_size=96),
-    "gemma": dict(head_dim=16), "gemma2": dict(head_dim=16), "gemma3_text": dict(head_dim=16),
+    "gemma": dict(head_dim=16),
+    "gemma2": dict(head_dim=16),
+    "gemma3_text": dict(head_dim=16),
     "qwen3": dict(head_dim=16),
 }
 #: families whose activation formula is exact (transformers 5.24, eager or sdpa attention, bf16)
-EXACT = ("llama", "mistral", "qwen2", "qwen3", "phi3", "granite", "mixtral", "qwen3_moe")
+EXACT = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi3",
+    "granite",
+    "mixtral",
+    "qwen3_moe",
+)
 #: dense families for the generated-config check; peft 0.21 renames targets of MoE types through
 #: transformers 5's weight conversion, so those are checked on fixed configs below
-LORA_FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "olmo2", "starcoder2",
-                 "gpt_neox")
+LORA_FAMILIES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "phi3",
+    "gemma2",
+    "olmo2",
+    "starcoder2",
+    "gpt_neox",
+)
 
 
 def tiny(model_type: str) -> dict:
@@ -96,28 +145,46 @@ def saved_bytes(model, seq: int = SEQ, batch: int = BATCH) -> int:
     return sum(seen.values())
 
 
-def measure(model_type: str, checkpointing: bool, lora: "list[str] | str | None" = None,
-            attention: str = "eager") -> int:
+def measure(
+    model_type: str,
+    checkpointing: bool,
+    lora: "list[str] | str | None" = None,
+    attention: str = "eager",
+) -> int:
     model = build(tiny(model_type), attention=attention)
     if checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+        model.gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs={"use_reentrant": True}
+        )
     if lora is not None:
         if checkpointing:
             model.enable_input_require_grads()
-        model = get_peft_model(model, LoraConfig(r=4, target_modules=lora, lora_dropout=0.0),
-                               autocast_adapter_dtype=False)
+        model = get_peft_model(
+            model,
+            LoraConfig(r=4, target_modules=lora, lora_dropout=0.0),
+            autocast_adapter_dtype=False,
+        )
     model.train()
     return saved_bytes(model)
 
 
-def formula(model_type: str, checkpointing: bool, attention: str = "eager", **kwargs) -> int:
+def formula(
+    model_type: str, checkpointing: bool, attention: str = "eager", **kwargs
+) -> int:
     spec = ModelSpec.from_hf_config(tiny(model_type))
-    return tr.activation_bytes(spec, seq_len=SEQ, micro_batch=BATCH,
-                               checkpointing="layer" if checkpointing else "none",
-                               attention=attention, **kwargs)
+    return tr.activation_bytes(
+        spec,
+        seq_len=SEQ,
+        micro_batch=BATCH,
+        checkpointing="layer" if checkpointing else "none",
+        attention=attention,
+        **kwargs,
+    )
 
 
-def measure_or_none(model_type: str, checkpointing: bool, attention: str) -> "int | None":
+def measure_or_none(
+    model_type: str, checkpointing: bool, attention: str
+) -> "int | None":
     """None where transformers refuses the attention implementation (Gemma 2 has no sdpa)."""
     try:
         return measure(model_type, checkpointing, attention=attention)
@@ -127,19 +194,36 @@ def measure_or_none(model_type: str, checkpointing: bool, attention: str) -> "in
 
 
 def measure_all() -> dict:
-    rows = [{"model_type": t, "config": tiny(t), "seq_len": SEQ, "micro_batch": BATCH,
-             **{f"saved_bytes_{a}_{c}": measure_or_none(t, c == "layer", a)
-                for a in ATTENTIONS for c in ("none", "layer")}}
-            for t in SUPPORTED_MODEL_TYPES]
-    return {"source": "tests/validate/test_training_torch.py: bytes autograd saves in one "
-                      "training step, torch 2.13.0 (CPU), transformers 5.24.0, eager and sdpa "
-                      "attention, bf16, no dropout", "exact": list(EXACT), "measurements": rows}
+    rows = [
+        {
+            "model_type": t,
+            "config": tiny(t),
+            "seq_len": SEQ,
+            "micro_batch": BATCH,
+            **{
+                f"saved_bytes_{a}_{c}": measure_or_none(t, c == "layer", a)
+                for a in ATTENTIONS
+                for c in ("none", "layer")
+            },
+        }
+        for t in SUPPORTED_MODEL_TYPES
+    ]
+    return {
+        "source": "tests/validate/test_training_torch.py: bytes autograd saves in one "
+        "training step, torch 2.13.0 (CPU), transformers 5.24.0, eager and sdpa "
+        "attention, bf16, no dropout",
+        "exact": list(EXACT),
+        "measurements": rows,
+    }
 
 
 # ---- activations --------------------------------------------------------------------------
 
-STORED = {r["model_type"]: r for r in json.loads(MEASURED.read_text())["measurements"]} \
-    if MEASURED.exists() else {}
+STORED = (
+    {r["model_type"]: r for r in json.loads(MEASURED.read_text())["measurements"]}
+    if MEASURED.exists()
+    else {}
+)
 
 
 def key(attention: str, checkpointing: bool) -> str:
@@ -171,14 +255,26 @@ def test_activation_formula_is_exact(model_type, checkpointing, attention):
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["none", "layer"])
-@pytest.mark.parametrize("targets", ["all-linear", "q_proj,v_proj", "o_proj,down_proj",
-                                     "gate_proj,up_proj"])
+@pytest.mark.parametrize(
+    "targets", ["all-linear", "q_proj,v_proj", "o_proj,down_proj", "gate_proj,up_proj"]
+)
 @pytest.mark.parametrize("model_type", ["llama", "qwen3"])
-def test_lora_activation_formula_is_exact(model_type, targets, checkpointing, attention):
+def test_lora_activation_formula_is_exact(
+    model_type, targets, checkpointing, attention
+):
     lora = targets if targets == "all-linear" else targets.split(",")
     got = measure(model_type, checkpointing, lora=lora, attention=attention)
-    assert formula(model_type, checkpointing, attention, method="lora", lora_rank=4,
-                   targets=targets) == got
+    assert (
+        formula(
+            model_type,
+            checkpointing,
+            attention,
+            method="lora",
+            lora_rank=4,
+            targets=targets,
+        )
+        == got
+    )
 
 
 def test_more_tokens_more_bytes_by_the_formula():
@@ -189,19 +285,30 @@ def test_more_tokens_more_bytes_by_the_formula():
             model.train()
             spec = ModelSpec.from_hf_config(tiny(model_type))
             assert saved_bytes(model, 24, 3) == tr.activation_bytes(
-                spec, seq_len=24, micro_batch=3, attention=attention)
+                spec, seq_len=24, micro_batch=3, attention=attention
+            )
 
 
 # ---- LoRA parameters ----------------------------------------------------------------------
+
 
 @st.composite
 def lora_case(draw, model_type):
     cfg = draw(configs(model_type))
     spec = ModelSpec.from_hf_config(cfg)
-    names = sorted({m.name for m in tr.linear_modules(spec)
-                    if m.kind not in ("expert", "lm_head", "router")})
-    targets = draw(st.one_of(st.just("all-linear"),
-                             st.lists(st.sampled_from(names), min_size=1, unique=True)))
+    names = sorted(
+        {
+            m.name
+            for m in tr.linear_modules(spec)
+            if m.kind not in ("expert", "lm_head", "router")
+        }
+    )
+    targets = draw(
+        st.one_of(
+            st.just("all-linear"),
+            st.lists(st.sampled_from(names), min_size=1, unique=True),
+        )
+    )
     return cfg, spec, draw(st.sampled_from([1, 2, 8, 16])), targets
 
 
@@ -212,7 +319,9 @@ def test_lora_params_equal_peft(model_type, data):
     cfg, spec, rank, targets = data.draw(lora_case(model_type), label="case")
     model = get_peft_model(meta_model(cfg), LoraConfig(r=rank, target_modules=targets))
     built = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    ours = tr.lora_params(spec, rank, targets if isinstance(targets, str) else ",".join(targets))
+    ours = tr.lora_params(
+        spec, rank, targets if isinstance(targets, str) else ",".join(targets)
+    )
     assert ours == built
 
 
@@ -220,8 +329,13 @@ def test_lora_params_equal_peft(model_type, data):
 @pytest.mark.parametrize("model_type", ["mixtral", "qwen3_moe"])
 def test_lora_params_equal_peft_on_moe(model_type, targets):
     cfg = tiny(model_type)
-    model = get_peft_model(meta_model(cfg), LoraConfig(
-        r=4, target_modules=targets if targets == "all-linear" else targets.split(",")))
+    model = get_peft_model(
+        meta_model(cfg),
+        LoraConfig(
+            r=4,
+            target_modules=targets if targets == "all-linear" else targets.split(","),
+        ),
+    )
     built = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert tr.lora_params(ModelSpec.from_hf_config(cfg), 4, targets) == built
 
@@ -229,14 +343,20 @@ def test_lora_params_equal_peft_on_moe(model_type, targets):
 @pytest.mark.parametrize("model_type", ["mixtral", "qwen3_moe", "qwen2_moe"])
 def test_lora_on_experts_equals_peft_target_parameters(model_type):
     cfg = tiny(model_type)
-    model = get_peft_model(meta_model(cfg), LoraConfig(
-        r=4, target_modules=["q_proj"],
-        target_parameters=["experts.gate_up_proj", "experts.down_proj"]))
+    model = get_peft_model(
+        meta_model(cfg),
+        LoraConfig(
+            r=4,
+            target_modules=["q_proj"],
+            target_parameters=["experts.gate_up_proj", "experts.down_proj"],
+        ),
+    )
     built = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert tr.lora_params(ModelSpec.from_hf_config(cfg), 4, "q_proj,experts") == built
 
 
 # ---- parameters, optimizer states, NF4 ----------------------------------------------------
+
 
 @pytest.mark.parametrize("model_type", SUPPORTED_MODEL_TYPES)
 def test_parameter_tensors_are_the_models(model_type):
@@ -254,8 +374,12 @@ def state_bytes(optimizer) -> int:
     seen: dict[int, int] = {}
     for state in optimizer.state.values():
         for key, value in state.items():
-            if torch.is_tensor(value) and not key.startswith("qmap"):  # shared maps, not counted
-                seen.setdefault(value.untyped_storage().data_ptr(), value.untyped_storage().nbytes())
+            if torch.is_tensor(value) and not key.startswith(
+                "qmap"
+            ):  # shared maps, not counted
+                seen.setdefault(
+                    value.untyped_storage().data_ptr(), value.untyped_storage().nbytes()
+                )
     return sum(seen.values())
 
 
@@ -273,8 +397,12 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("model_type", ["llama", "qwen3_moe"])
 def test_optimizer_states_equal_torch(model_type, optimizer, dtype):
     if optimizer == "adamw8bit" and dtype == torch.bfloat16:
-        dtype = torch.float32  # bitsandbytes' states do not depend on the parameter dtype
-    cfg = dict(tiny(model_type), hidden_size=128, intermediate_size=160)  # some >= 4096 elements
+        dtype = (
+            torch.float32
+        )  # bitsandbytes' states do not depend on the parameter dtype
+    cfg = dict(
+        tiny(model_type), hidden_size=128, intermediate_size=160
+    )  # some >= 4096 elements
     model = build(cfg, dtype)
     ids = torch.randint(0, 128, (1, 8))
     model(input_ids=ids, labels=ids).loss.backward()
@@ -282,32 +410,46 @@ def test_optimizer_states_equal_torch(model_type, optimizer, dtype):
     opt.step()
     spec = ModelSpec.from_hf_config(cfg)
     size = torch.finfo(dtype).bits // 8
-    assert tr.optimizer_state_bytes(tr.parameter_tensors(spec), optimizer, size) == \
-        state_bytes(opt)
+    assert tr.optimizer_state_bytes(
+        tr.parameter_tensors(spec), optimizer, size
+    ) == state_bytes(opt)
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "adafactor", "adamw8bit"])
 def test_lora_states_gradients_and_adapters_equal_peft(optimizer):
     cfg = dict(tiny("llama"), hidden_size=128, intermediate_size=160)
-    model = get_peft_model(build(cfg, torch.bfloat16), LoraConfig(r=64, target_modules="all-linear"))
+    model = get_peft_model(
+        build(cfg, torch.bfloat16), LoraConfig(r=64, target_modules="all-linear")
+    )
     ids = torch.randint(0, 128, (1, 8))
     model(input_ids=ids, labels=ids).loss.backward()
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = OPTIMIZERS[optimizer](trainable)
     opt.step()
-    t = tr.fine_tuning_bytes(ModelSpec.from_hf_config(cfg), method="lora", precision="fp32",
-                             optimizer=optimizer, lora_rank=64)  # peft keeps adapters in fp32
+    t = tr.fine_tuning_bytes(
+        ModelSpec.from_hf_config(cfg),
+        method="lora",
+        precision="fp32",
+        optimizer=optimizer,
+        lora_rank=64,
+    )  # peft keeps adapters in fp32
     assert t.optimizer_bytes == state_bytes(opt)
     assert t.gradients_bytes == sum(p.grad.nbytes for p in trainable)
     assert t.lora_bytes == sum(p.nbytes for p in trainable)
-    assert t.weights_bytes == sum(p.nbytes for p in model.parameters() if not p.requires_grad)
+    assert t.weights_bytes == sum(
+        p.nbytes for p in model.parameters() if not p.requires_grad
+    )
 
 
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 40_000), double=st.booleans())
 def test_nf4_bytes_equal_bitsandbytes(n, double):
-    packed, state = bnbf.quantize_4bit(torch.randn(n, dtype=torch.bfloat16), blocksize=64,
-                                       compress_statistics=double, quant_type="nf4")
+    packed, state = bnbf.quantize_4bit(
+        torch.randn(n, dtype=torch.bfloat16),
+        blocksize=64,
+        compress_statistics=double,
+        quant_type="nf4",
+    )
     got = packed.nbytes + state.absmax.nbytes
     if double:
         got += state.state2.absmax.nbytes + state.offset.nbytes

@@ -33,6 +33,7 @@ Every mixer and feed-forward block also lists its linear layers by transformers'
 
 The chapter :ref:`ch-kv-cache` derives the attention cache.
 """
+
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
@@ -44,7 +45,24 @@ from .linear import GatedDeltaNet, KimiDeltaAttention
 from .layer import Layer
 from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 
-__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "GatedDeltaNet",
-           "Gemma4FeedForward", "KimiDeltaAttention", "LatentAttention", "ShortConv",
-           "Layer", "Linear", "Mamba1", "Mamba2", "Mixer", "MoE", "NoFFN", "NoMixer",
-           "ParallelHybrid", "mixer_label"]
+__all__ = [
+    "Attention",
+    "CompressedAttention",
+    "DenseMLP",
+    "FeedForward",
+    "GatedDeltaNet",
+    "Gemma4FeedForward",
+    "KimiDeltaAttention",
+    "LatentAttention",
+    "ShortConv",
+    "Layer",
+    "Linear",
+    "Mamba1",
+    "Mamba2",
+    "Mixer",
+    "MoE",
+    "NoFFN",
+    "NoMixer",
+    "ParallelHybrid",
+    "mixer_label",
+]

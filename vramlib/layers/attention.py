@@ -23,6 +23,7 @@ prompt, :math:`T`, until the next step.
 With DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5) it also caches
 one indexer key of :math:`d_I` elements per token.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,11 @@ from .base import Linear
 
 SPANS = ("full", "sliding", "chunked")
 QK_NORMS = ("none", "head", "full")
-_LAYER_TYPE = {"full": "full_attention", "sliding": "sliding_attention",
-               "chunked": "chunked_attention"}
+_LAYER_TYPE = {
+    "full": "full_attention",
+    "sliding": "sliding_attention",
+    "chunked": "chunked_attention",
+}
 
 
 @dataclass(frozen=True)
@@ -90,24 +94,32 @@ class Attention:
         for field in ("hidden", "heads", "kv_heads", "head_dim"):
             _check.integer(field, getattr(self, field), minimum=1)
         if self.heads % self.kv_heads:
-            raise ValueError(f"attention heads ({self.heads}) must be a multiple of key/value heads "
-                             f"({self.kv_heads})")
+            raise ValueError(
+                f"attention heads ({self.heads}) must be a multiple of key/value heads "
+                f"({self.kv_heads})"
+            )
         if self.span not in SPANS:
             raise _check.unknown("span", self.span, SPANS, what="attention span")
         if self.qk_norm not in QK_NORMS:
             raise _check.unknown("qk_norm", self.qk_norm, QK_NORMS, what="qk_norm kind")
         if self.span == "full":
             if self.window is not None:
-                raise ValueError("a full-attention layer has no window; use span='sliding'")
+                raise ValueError(
+                    "a full-attention layer has no window; use span='sliding'"
+                )
         else:
             _check.integer("window", self.window, minimum=1)
         if len(self.names) not in (2, 4):
-            raise ValueError(f"names must be (q, k, v, o) or (qkv, o), got {self.names!r}")
+            raise ValueError(
+                f"names must be (q, k, v, o) or (qkv, o), got {self.names!r}"
+            )
         if (self.k_eq_v or not self.kv_proj) and len(self.names) != 4:
             raise ValueError("k_eq_v and kv_proj=False need separate q, k, v, o names")
         if not self.kv_proj and not self.shares_kv:
-            raise ValueError("a layer without k/v projections (kv_proj=False) must "
-                             "reuse another layer's keys and values (shares_kv=True)")
+            raise ValueError(
+                "a layer without k/v projections (kv_proj=False) must "
+                "reuse another layer's keys and values (shares_kv=True)"
+            )
 
     @property
     def layer_type(self) -> str:
@@ -125,18 +137,29 @@ class Attention:
         h, q = self.hidden, self.heads * self.head_dim
         kv = self.kv_heads * self.head_dim
         n_kv, k_norm = self._kv_matrices(), int(self.kv_proj)
-        norm = {"none": 0, "head": (1 + k_norm) * self.head_dim,
-                "full": q + k_norm * kv}[self.qk_norm]
+        norm = {
+            "none": 0,
+            "head": (1 + k_norm) * self.head_dim,
+            "full": q + k_norm * kv,
+        }[self.qk_norm]
         q_out = q * (2 if self.output_gate else 1)  # Qwen3-Next's gate rides on q_proj
-        return {"attention": h * q_out + h * q + n_kv * h * kv,
-                "bias": (q_out + n_kv * kv) * self.qkv_bias + h * self.o_bias,
-                "norm": norm + self.heads * self.sinks}
+        return {
+            "attention": h * q_out + h * q + n_kv * h * kv,
+            "bias": (q_out + n_kv * kv) * self.qkv_bias + h * self.o_bias,
+            "norm": norm + self.heads * self.sinks,
+        }
 
     def _row_bytes(self, kv: Precision) -> int:
         return kv.bytes_for(self.kv_heads * self.head_dim)
 
-    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
-                    mla_expanded: bool = False) -> dict[str, int]:
+    def cache_bytes(
+        self,
+        tokens: int,
+        kv: Precision,
+        state: Precision,
+        *,
+        mla_expanded: bool = False,
+    ) -> dict[str, int]:
         if self.shares_kv:
             return {}
         row = self.kept_tokens(tokens) * self._row_bytes(kv)
@@ -146,16 +169,24 @@ class Attention:
         return 0 if self.shares_kv else 2 * self._row_bytes(kv)
 
     def linears(self) -> tuple[Linear, ...]:
-        h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        h, q, kv = (
+            self.hidden,
+            self.heads * self.head_dim,
+            self.kv_heads * self.head_dim,
+        )
         q_out = q * (2 if self.output_gate else 1)
         if len(self.names) == 2:
-            return (Linear(self.names[0], h, q_out + 2 * kv, self.qkv_bias),
-                    Linear(self.names[1], q, h, self.o_bias))
+            return (
+                Linear(self.names[0], h, q_out + 2 * kv, self.qkv_bias),
+                Linear(self.names[1], q, h, self.o_bias),
+            )
         qn, kn, vn, on = self.names
-        kv_names = (kn, vn)[:self._kv_matrices()]
-        return (Linear(qn, h, q_out, self.qkv_bias),
-                *(Linear(n, h, kv, self.qkv_bias) for n in kv_names),
-                Linear(on, q, h, self.o_bias))
+        kv_names = (kn, vn)[: self._kv_matrices()]
+        return (
+            Linear(qn, h, q_out, self.qkv_bias),
+            *(Linear(n, h, kv, self.qkv_bias) for n in kv_names),
+            Linear(on, q, h, self.o_bias),
+        )
 
 
 @dataclass(frozen=True)
@@ -215,8 +246,14 @@ class LatentAttention:
     index_shared: bool = False
 
     def __post_init__(self) -> None:
-        for field in ("hidden", "heads", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
-                      "v_head_dim"):
+        for field in (
+            "hidden",
+            "heads",
+            "kv_lora_rank",
+            "qk_nope_head_dim",
+            "qk_rope_head_dim",
+            "v_head_dim",
+        ):
             _check.integer(field, getattr(self, field), minimum=1)
         if self.q_lora_rank is not None:
             _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
@@ -225,12 +262,15 @@ class LatentAttention:
             for field in ("index_n_heads", "index_head_dim"):
                 _check.integer(field, getattr(self, field), minimum=1)
             if self.q_lora_rank is None:
-                raise ValueError("an indexer reads the q latent: q_lora_rank must be "
-                                 "set (got None)")
+                raise ValueError(
+                    "an indexer reads the q latent: q_lora_rank must be set (got None)"
+                )
         elif self.index_n_heads or self.index_head_dim:
-            raise ValueError("index_n_heads and index_head_dim describe an indexer of "
-                             "the layer's own; give them only with index_topk > 0 and "
-                             "index_shared=False")
+            raise ValueError(
+                "index_n_heads and index_head_dim describe an indexer of "
+                "the layer's own; give them only with index_topk > 0 and "
+                "index_shared=False"
+            )
 
     @property
     def layer_type(self) -> str:
@@ -246,11 +286,19 @@ class LatentAttention:
         return self.qk_nope_head_dim + self.qk_rope_head_dim
 
     def params(self) -> dict[str, int]:
-        return {"attention": sum(lin.in_features * lin.out_features for lin in self.linears()),
-                "bias": ((self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim)
-                * self.qkv_bias + self.hidden * self.o_bias,
-                "norm": (self.q_lora_rank or 0) + self.kv_lora_rank
-                + 2 * self.index_head_dim * self.has_indexer}
+        return {
+            "attention": sum(
+                lin.in_features * lin.out_features for lin in self.linears()
+            ),
+            "bias": (
+                (self.q_lora_rank or 0) + self.kv_lora_rank + self.qk_rope_head_dim
+            )
+            * self.qkv_bias
+            + self.hidden * self.o_bias,
+            "norm": (self.q_lora_rank or 0)
+            + self.kv_lora_rank
+            + 2 * self.index_head_dim * self.has_indexer,
+        }
 
     def row_elements(self, mla_expanded: bool = False) -> tuple[int, int]:
         """Elements cached per token: (latent, 0), or expanded (key row, value row)."""
@@ -258,12 +306,20 @@ class LatentAttention:
             return self.heads * self.qk_head_dim, self.heads * self.v_head_dim
         return self.kv_lora_rank + self.qk_rope_head_dim, 0
 
-    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
-                    mla_expanded: bool = False) -> dict[str, int]:
+    def cache_bytes(
+        self,
+        tokens: int,
+        kv: Precision,
+        state: Precision,
+        *,
+        mla_expanded: bool = False,
+    ) -> dict[str, int]:
         k, v = self.row_elements(mla_expanded)
         if mla_expanded:
-            parts = {"keys": tokens * kv.bytes_for(k),
-                     "values": tokens * kv.bytes_for(v)}
+            parts = {
+                "keys": tokens * kv.bytes_for(k),
+                "values": tokens * kv.bytes_for(v),
+            }
         else:
             parts = {"latent": tokens * kv.bytes_for(k)}
         if self.has_indexer:
@@ -280,15 +336,29 @@ class LatentAttention:
         if r is None:
             q: tuple[Linear, ...] = (Linear("q_proj", h, n * self.qk_head_dim),)
         else:
-            q = (Linear("q_a_proj", h, r, self.qkv_bias),
-                 Linear("q_b_proj", r, n * self.qk_head_dim))
+            q = (
+                Linear("q_a_proj", h, r, self.qkv_bias),
+                Linear("q_b_proj", r, n * self.qk_head_dim),
+            )
         out = q + (
-            Linear("kv_a_proj_with_mqa", h, self.kv_lora_rank + self.qk_rope_head_dim,
-                   self.qkv_bias),
-            Linear("kv_b_proj", self.kv_lora_rank, n * (self.qk_nope_head_dim + self.v_head_dim)),
-            Linear("o_proj", n * self.v_head_dim, h, self.o_bias))
+            Linear(
+                "kv_a_proj_with_mqa",
+                h,
+                self.kv_lora_rank + self.qk_rope_head_dim,
+                self.qkv_bias,
+            ),
+            Linear(
+                "kv_b_proj",
+                self.kv_lora_rank,
+                n * (self.qk_nope_head_dim + self.v_head_dim),
+            ),
+            Linear("o_proj", n * self.v_head_dim, h, self.o_bias),
+        )
         if self.has_indexer:
             d, heads = self.index_head_dim, self.index_n_heads
-            out += (Linear("wq_b", r or 0, heads * d), Linear("wk", h, d),
-                    Linear("weights_proj", h, heads))
+            out += (
+                Linear("wq_b", r or 0, heads * d),
+                Linear("wk", h, d),
+                Linear("weights_proj", h, heads),
+            )
         return out

@@ -1,4 +1,5 @@
 """What every layer unit provides: parameter groups, cache bytes, and its linear layers by name."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ class Linear:
     @property
     def params(self) -> int:
         """Weights (and biases) of all ``count`` copies."""
-        return self.count * (self.in_features * self.out_features + self.out_features * self.bias)
+        return self.count * (
+            self.in_features * self.out_features + self.out_features * self.bias
+        )
 
 
 def add(*groups: dict[str, int]) -> dict[str, int]:
@@ -50,8 +53,14 @@ class Mixer(Protocol):
     def params(self) -> dict[str, int]:
         """Parameters by group (``attention``, ``norm``, ``bias``)."""
 
-    def cache_bytes(self, tokens: int, kv: Precision, state: Precision, *,
-                    mla_expanded: bool = False) -> dict[str, int]:
+    def cache_bytes(
+        self,
+        tokens: int,
+        kv: Precision,
+        state: Precision,
+        *,
+        mla_expanded: bool = False,
+    ) -> dict[str, int]:
         """Bytes kept for one sequence of ``tokens`` tokens, by part (``keys``, ``values``...)."""
 
     def bytes_per_token(self, kv: Precision, *, mla_expanded: bool = False) -> int:

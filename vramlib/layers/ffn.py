@@ -5,6 +5,7 @@ A gated MLP (SwiGLU, GeGLU) has three matrices, gate and up :math:`H \times I` a
 experts holds :math:`E` routed experts of width :math:`I_e` (:math:`3HI_e` each), a router
 (:math:`EH`) and optionally a shared expert that every token passes through.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,22 +33,29 @@ class DenseMLP:
         _check.integer("hidden", self.hidden, minimum=1)
         _check.integer("intermediate_size", self.width, minimum=1)
         if not self.names:
-            names = ("gate_proj", "up_proj", "down_proj") if self.gated else ("up_proj", "down_proj")
+            names = (
+                ("gate_proj", "up_proj", "down_proj")
+                if self.gated
+                else ("up_proj", "down_proj")
+            )
             object.__setattr__(self, "names", names)
         if len(self.names) not in ((2, 3) if self.gated else (2,)):
             raise ValueError(f"names must name the MLP's matrices, got {self.names!r}")
 
     def params(self) -> dict[str, int]:
         n = 3 if self.gated else 2
-        bias = (2 * self.width + self.hidden) if self.gated else (self.width + self.hidden)
+        bias = (
+            (2 * self.width + self.hidden) if self.gated else (self.width + self.hidden)
+        )
         return {"mlp": n * self.hidden * self.width, "bias": bias * self.bias}
 
     def linears(self) -> tuple[Linear, ...]:
         h, w = self.hidden, self.width
         *into, down = self.names
         fused = self.gated and len(into) == 1
-        return tuple(Linear(n, h, 2 * w if fused else w, self.bias, kind="mlp") for n in into) + (
-            Linear(down, w, h, self.bias, kind="mlp"),)
+        return tuple(
+            Linear(n, h, 2 * w if fused else w, self.bias, kind="mlp") for n in into
+        ) + (Linear(down, w, h, self.bias, kind="mlp"),)
 
 
 @dataclass(frozen=True)
@@ -100,14 +108,22 @@ class MoE:
         _check.integer("moe_intermediate_size", self.width, minimum=1)
         _check.integer("shared_expert_intermediate_size", self.shared_width, minimum=0)
         if self.top_k > self.experts:
-            raise ValueError(f"experts_per_token ({self.top_k}) exceeds num_experts ({self.experts})")
+            raise ValueError(
+                f"experts_per_token ({self.top_k}) exceeds num_experts ({self.experts})"
+            )
         _check.integer("moe_latent_size", self.latent, minimum=0)
         if not self.shared_names:
-            names = ("gate_proj", "up_proj", "down_proj") if self.gated else ("up_proj", "down_proj")
+            names = (
+                ("gate_proj", "up_proj", "down_proj")
+                if self.gated
+                else ("up_proj", "down_proj")
+            )
             object.__setattr__(self, "shared_names", names)
         if len(self.shared_names) not in ((2, 3) if self.gated else (2,)):
-            raise ValueError(f"shared_names must name the shared expert's matrices, got "
-                             f"{self.shared_names!r}")
+            raise ValueError(
+                f"shared_names must name the shared expert's matrices, got "
+                f"{self.shared_names!r}"
+            )
 
     def expert_params(self) -> int:
         """Parameters of one routed expert: :math:`3 D I_e` gated, :math:`2 D I_e` plain
@@ -122,12 +138,21 @@ class MoE:
         return (into + (self.latent or self.hidden)) * self.expert_bias
 
     def params(self) -> dict[str, int]:
-        h, s, n, e = self.hidden, self.shared_width, 3 if self.gated else 2, self.experts
+        h, s, n, e = (
+            self.hidden,
+            self.shared_width,
+            3 if self.gated else 2,
+            self.experts,
+        )
         shared_bias = ((2 if self.gated else 1) * s + h) if s else 0
-        return {"mlp": e * self._expert_weights() + n * h * s + 2 * h * self.latent,
-                "router": e * (h + self.score_bias_param) + h * self.shared_gate,
-                "bias": (shared_bias + (self.latent + h if self.latent else 0))
-                * self.mlp_bias + e * self._expert_biases() + e * self.router_bias}
+        return {
+            "mlp": e * self._expert_weights() + n * h * s + 2 * h * self.latent,
+            "router": e * (h + self.score_bias_param) + h * self.shared_gate,
+            "bias": (shared_bias + (self.latent + h if self.latent else 0))
+            * self.mlp_bias
+            + e * self._expert_biases()
+            + e * self.router_bias,
+        }
 
     def linears(self) -> tuple[Linear, ...]:
         h, e, w, s = self.hidden, self.experts, self.width, self.shared_width
@@ -139,12 +164,17 @@ class MoE:
             out.append(Linear("up_proj", d, w, eb, count=e, kind="expert"))
         out.append(Linear("down_proj", w, d, eb, count=e, kind="expert"))
         if self.latent:
-            out += [Linear("fc1_latent_proj", h, d, b, kind="mlp"),
-                    Linear("fc2_latent_proj", d, h, b, kind="mlp")]
+            out += [
+                Linear("fc1_latent_proj", h, d, b, kind="mlp"),
+                Linear("fc2_latent_proj", d, h, b, kind="mlp"),
+            ]
         if s:
             *into, down = self.shared_names
             fused = self.gated and len(into) == 1
-            out += [Linear(n, h, 2 * s if fused else s, b, kind="shared_expert") for n in into]
+            out += [
+                Linear(n, h, 2 * s if fused else s, b, kind="shared_expert")
+                for n in into
+            ]
             out.append(Linear(down, s, h, b, kind="shared_expert"))
         if self.shared_gate:
             out.append(Linear("shared_expert_gate", h, 1, kind="router"))

@@ -1,4 +1,5 @@
 """Names a reader understands for each kind of layer (the book's words, not transformers')."""
+
 from __future__ import annotations
 
 _LABELS = {
@@ -24,7 +25,9 @@ def mixer_label(mixer: object) -> str:
     if name == "Attention":
         if getattr(mixer, "shares_kv", False):
             return "shared-KV attention"
-        span = mixer.span if mixer.window is None else f"{mixer.span} ({mixer.window:,})"
+        span = (
+            mixer.span if mixer.window is None else f"{mixer.span} ({mixer.window:,})"
+        )
         return f"{span} attention"
     if name == "LatentAttention" and getattr(mixer, "index_head_dim", None):
         return "latent attention + indexer"

@@ -1,4 +1,5 @@
 """One decoder layer: a token mixer, a feed-forward block, and hidden-sized norms."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,4 +34,9 @@ class Layer:
     def params(self) -> dict[str, int]:
         """Parameters by group: the mixer's, the feed-forward block's, the norms and extras."""
         norms = {"norm": self.norms * self.hidden * (2 if self.norm_bias else 1)}
-        return add(self.mixer.params(), self.ffn.params(), norms, *({g: n} for g, n in self.extra))
+        return add(
+            self.mixer.params(),
+            self.ffn.params(),
+            norms,
+            *({g: n} for g, n in self.extra),
+        )

@@ -5,6 +5,7 @@ latent) plus a dense MLP or a mixture of experts, with the same sizes in every l
 their :class:`~vramlib.layers.Layer` stack from those sizes (the fields of
 :class:`~vramlib.models.ModelSpec`), sharing one object among identical layers.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,12 @@ from .layer import Layer
 Q_K_V_O = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
-def uniform_stack(f: Any, *, attention_names: tuple[str, ...] = Q_K_V_O,
-                  mlp_names: tuple[str, ...] = ()) -> tuple[Layer, ...]:
+def uniform_stack(
+    f: Any,
+    *,
+    attention_names: tuple[str, ...] = Q_K_V_O,
+    mlp_names: tuple[str, ...] = (),
+) -> tuple[Layer, ...]:
     """The layers described by flat sizes ``f`` (a ModelSpec, or anything with its fields).
 
     ``f.layer_types[i]`` picks full or sliding attention (or MLA when ``f.kv_lora_rank`` is set),
@@ -25,27 +30,58 @@ def uniform_stack(f: Any, *, attention_names: tuple[str, ...] = Q_K_V_O,
     """
     h = f.hidden_size
     if f.kv_lora_rank is not None:
-        full = sliding = LatentAttention(h, f.num_attention_heads, f.kv_lora_rank, f.q_lora_rank,
-                                         f.qk_nope_head_dim, f.qk_rope_head_dim, f.v_head_dim,
-                                         f.qkv_bias, f.o_bias)
+        full = sliding = LatentAttention(
+            h,
+            f.num_attention_heads,
+            f.kv_lora_rank,
+            f.q_lora_rank,
+            f.qk_nope_head_dim,
+            f.qk_rope_head_dim,
+            f.v_head_dim,
+            f.qkv_bias,
+            f.o_bias,
+        )
     else:
-        shape = dict(hidden=h, heads=f.num_attention_heads, kv_heads=f.num_key_value_heads,
-                     head_dim=f.head_dim, qkv_bias=f.qkv_bias, o_bias=f.o_bias,
-                     qk_norm=f.qk_norm, names=attention_names)
+        shape = dict(
+            hidden=h,
+            heads=f.num_attention_heads,
+            kv_heads=f.num_key_value_heads,
+            head_dim=f.head_dim,
+            qkv_bias=f.qkv_bias,
+            o_bias=f.o_bias,
+            qk_norm=f.qk_norm,
+            names=attention_names,
+        )
         full = Attention(**shape)
-        sliding = (Attention(**shape, span="sliding", window=f.sliding_window)
-                   if "sliding_attention" in f.layer_types else full)
-    dense = (DenseMLP(h, f.intermediate_size, f.mlp_gated, f.mlp_bias, mlp_names)
-             if "dense" in f.mlp_layer_types else None)
-    moe = (MoE(h, f.num_experts, f.experts_per_token, f.moe_intermediate_size,
-               f.shared_expert_intermediate_size, f.shared_expert_gate)
-           if "moe" in f.mlp_layer_types else None)
+        sliding = (
+            Attention(**shape, span="sliding", window=f.sliding_window)
+            if "sliding_attention" in f.layer_types
+            else full
+        )
+    dense = (
+        DenseMLP(h, f.intermediate_size, f.mlp_gated, f.mlp_bias, mlp_names)
+        if "dense" in f.mlp_layer_types
+        else None
+    )
+    moe = (
+        MoE(
+            h,
+            f.num_experts,
+            f.experts_per_token,
+            f.moe_intermediate_size,
+            f.shared_expert_intermediate_size,
+            f.shared_expert_gate,
+        )
+        if "moe" in f.mlp_layer_types
+        else None
+    )
     made: dict[tuple[str, str], Layer] = {}
     out = []
     for kind, mlp in zip(f.layer_types, f.mlp_layer_types):
         if (kind, mlp) not in made:
             mixer = sliding if kind == "sliding_attention" else full
-            made[kind, mlp] = Layer(mixer, moe if mlp == "moe" else dense, h,
-                                    f.norms_per_layer, f.norm_bias)
+            made[kind, mlp] = Layer(
+                mixer, moe if mlp == "moe" else dense, h, f.norms_per_layer, f.norm_bias
+            )
         out.append(made[kind, mlp])
     return tuple(out)
