@@ -22,10 +22,17 @@ from typing import Callable
 
 from . import _check, _data
 from .estimate import estimate, valid_tensor_parallel_sizes
-from .fit import fit, gpus_needed, max_batch, max_context
+from .fit import CONTEXT_LIMIT, fit, gpus_needed, max_batch, max_context
 from .formats import get_format
-from .gpus import get_gpu
-from .kv import kv_bytes_per_token, kv_cache_bytes, kv_row_elements
+from .gpus import custom_gpu, get_gpu
+from .kv import (
+    cache_breakdown,
+    cache_by_mixer,
+    kv_bytes_per_token,
+    kv_cache_bytes,
+    kv_row_elements,
+    state_bytes_per_sequence,
+)
 from .models import catalogue_entry, get_model
 from .precisions import get_precision
 from .rule import rule_of_thumb_bytes
@@ -183,9 +190,11 @@ def _moe(model: str, precision: str) -> dict:
 
 def _sliding(model: str, context: int, dtype: str = "bf16") -> dict:
     spec = get_model(model)
-    full = dataclasses.replace(spec, layer_types=("full_attention",) * spec.num_hidden_layers)
     kv = kv_cache_bytes(spec, tokens=context, dtype=dtype)
-    kv_full = kv_cache_bytes(full, tokens=context, dtype=dtype)
+    # every layer keeping all T tokens: bytes per token (windows still filling) times T
+    kv_full = kv_bytes_per_token(spec, dtype) * context + state_bytes_per_sequence(
+        spec, dtype
+    )
     return {"window": spec.sliding_window, "sliding_layers": spec.sliding_layers,
             "layers": spec.num_hidden_layers, "kv_gib": _gib(kv), "kv_full_gib": _gib(kv_full),
             "saving_pct": (1 - kv / kv_full) * 100}
@@ -197,7 +206,9 @@ def _gpus_needed(model: str, precision: str, gpu: str, context: int, batch: int)
     f = fit(e, gpu, n)
     return {"total_gib": _gib(e.total_bytes), "n": n, "per_gpu_gib": _gib(f.per_gpu_bytes),
             "capacity_gib": _gib(f.usable_bytes), "naive": math.ceil(e.total_bytes / f.usable_bytes),
-            "gpu_name": f.gpu.name}
+            "gpu_name": f.gpu.name, "kv_gib": _gib(e.kv_cache_bytes),
+            "kv_per_gpu_gib": _gib(f.per_gpu["kv_cache"]),
+            "weights_per_gpu_gib": _gib(f.per_gpu["weights"])}
 
 
 def _tensor_parallel(model: str, tp: int) -> dict:
@@ -326,6 +337,259 @@ def _kv_equals_weights(model: str, precision: str, dtype: str = "bf16") -> dict:
     return {"weights_gib": _gib(weights), "per_token_kib": per / KIB, "tokens": math.ceil(weights / per)}
 
 
+# ---- the 2025-2026 models: what each layer keeps, experts, unified memory ---------
+
+
+def _sinks(model: str, sink_tokens: int, dtype: str = "bf16") -> dict:
+    spec = get_model(model)
+    kv = get_precision(dtype)
+    mixers = [lay.mixer for lay in spec.layers if getattr(lay.mixer, "sinks", False)]
+    if not mixers:
+        raise ValueError(f"model {model!r} has no attention sinks")
+    sliding = [m for m in mixers if m.window is not None]
+    per_token = kv_bytes_per_token(spec, dtype)
+    without = sum(
+        dataclasses.replace(lay.mixer, sinks=False).bytes_per_token(kv)
+        for lay in spec.layers
+    )
+    row = 2 * kv.bytes_for(mixers[0].kv_heads * mixers[0].head_dim)
+    params = sum(m.heads for m in mixers)
+    return {
+        "layers": len(mixers),
+        "heads": mixers[0].heads,
+        "sink_params": params,
+        "sink_bytes": kv.bytes_for(params),
+        "params_b": spec.param_count() / 1e9,
+        "per_token_bytes": per_token,
+        "per_token_without": without,
+        "sliding_layers": len(sliding),
+        "window": sliding[0].window if sliding else 0,
+        "row_bytes": row,
+        "window_kib": len(sliding) * sliding[0].window * row / KIB if sliding else 0.0,
+        "streaming_extra_kib": len(sliding) * sink_tokens * row / KIB,
+    }
+
+
+def _indexer(model: str, context: int, dtype: str = "bf16") -> dict:
+    spec = get_model(model)
+    by_kind = cache_breakdown(spec, tokens=context, dtype=dtype)
+    latent = sum(parts.get("latent", 0) for parts in by_kind.values())
+    keys = sum(parts.get("indexer_keys", 0) for parts in by_kind.values())
+    mla = [lay.mixer for lay in spec.layers if hasattr(lay.mixer, "kv_lora_rank")]
+    if not keys or not mla:
+        raise ValueError(f"model {model!r} has no sparse-attention indexer")
+    m = next(x for x in mla if x.has_indexer)
+    expanded = kv_cache_bytes(spec, tokens=context, dtype=dtype, mla_expanded=True)
+    return {
+        "rank": m.kv_lora_rank,
+        "rope": m.qk_rope_head_dim,
+        "latent_elems": m.kv_lora_rank + m.qk_rope_head_dim,
+        "index_dim": m.index_head_dim,
+        "topk": m.index_topk,
+        "row_elems": m.kv_lora_rank + m.qk_rope_head_dim + m.index_head_dim,
+        "layers": len(mla),
+        "index_layers": sum(x.has_indexer for x in mla),
+        "per_token_bytes": kv_bytes_per_token(spec, dtype),
+        "latent_gib": _gib(latent),
+        "indexer_gib": _gib(keys),
+        "kv_gib": _gib(latent + keys),
+        "indexer_pct": keys / latent * 100,
+        "expanded_gib": _gib(expanded),
+        "expanded_factor": expanded / (latent + keys),
+    }
+
+
+def _kinds(rows: dict, key: str) -> str:
+    return ", ".join(f"{r['layers']} {label}" for label, r in rows.items() if r[key])
+
+
+def _kv_compare(model: str, other: str, context: int, dtype: str = "bf16") -> dict:
+    out: dict = {}
+    for tag, name in (("a", model), ("b", other)):
+        spec = get_model(name)
+        rows = cache_by_mixer(spec, tokens=context, dtype=dtype)
+        out[f"{tag}_layers"] = spec.num_hidden_layers
+        out[f"{tag}_kinds"] = _kinds(rows, "per_token")
+        out[f"{tag}_per_token_kib"] = kv_bytes_per_token(spec, dtype) / KIB
+        out[f"{tag}_bytes"] = kv_cache_bytes(spec, tokens=context, dtype=dtype)
+        out[f"{tag}_gib"] = _gib(out[f"{tag}_bytes"])
+    out["ratio"] = out["a_bytes"] / out["b_bytes"]
+    return out
+
+
+def _hybrid(model: str, context: int, dtype: str = "bf16") -> dict:
+    spec = get_model(model)
+    rows = cache_by_mixer(spec, tokens=context, dtype=dtype)
+    attention = [r for r in rows.values() if r["per_token"]]
+    states = [r for r in rows.values() if r["per_sequence"]]
+    if not attention or not states:
+        raise ValueError(f"model {model!r} is not a hybrid of attention and states")
+    attn_layers = sum(r["layers"] for r in attention)
+    per_token = sum(r["per_token"] for r in attention)
+    kv = sum(r["total"] for r in attention)
+    state = state_bytes_per_sequence(spec, dtype)
+    # the same model if every layer kept keys and values as its attention layers do
+    everywhere = per_token * spec.num_hidden_layers // attn_layers * context
+    return {
+        "layers": spec.num_hidden_layers,
+        "attention_kinds": _kinds(rows, "per_token"),
+        "state_kinds": _kinds(rows, "per_sequence"),
+        "attn_layers": attn_layers,
+        "state_layers": sum(r["layers"] for r in states),
+        "per_token_kib": per_token / KIB,
+        "kv_gib": _gib(kv),
+        "state_mib": state / MIB,
+        "total_gib": _gib(kv + state),
+        "all_attention_gib": _gib(everywhere),
+        "ratio": everywhere / (kv + state),
+    }
+
+
+def _mamba_state(model: str, dtype: str = "bf16", state_dtype: str = "fp32") -> dict:
+    spec = get_model(model)
+    ssm = [lay.mixer for lay in spec.layers if type(lay.mixer).__name__ == "Mamba2"]
+    if not ssm:
+        raise ValueError(f"model {model!r} has no Mamba-2 layers")
+    m = ssm[0]
+    state = state_bytes_per_sequence(spec, dtype, state_dtype)
+    per_token = kv_bytes_per_token(spec, dtype)
+    return {
+        "ssm_layers": len(ssm),
+        "heads": m.heads,
+        "head_dim": m.head_dim,
+        "state_size": m.state_size,
+        "groups": m.groups,
+        "kernel": m.conv_kernel,
+        "channels": m.conv_channels,
+        "conv_elems": m.conv_channels * m.conv_kernel,
+        "ssm_elems": m.heads * m.head_dim * m.state_size,
+        "state_name": get_precision(state_dtype).name,
+        "kv_name": get_precision(dtype).name,
+        "layer_mib": state / len(ssm) / MIB,
+        "state_mib": state / MIB,
+        "attn_layers": sum(
+            1 for lay in spec.layers if lay.mixer.bytes_per_token(get_precision(dtype))
+        ),
+        "per_token_bytes": per_token,
+        "crossover": math.ceil(state / per_token),
+    }
+
+
+def _hybrid_vs_dense(
+    model: str, other: str, gpu: str, precision: str, context: int
+) -> dict:
+    g = get_gpu(gpu)
+    out: dict = {"gpu_name": g.name, "capacity_gib": g.capacity_gib}
+    for tag, name in (("a", model), ("b", other)):
+        spec = get_model(name)
+        weights = estimate(spec, precision=precision, context=1).weights_bytes
+        per_seq = kv_cache_bytes(spec, tokens=context)
+        out[f"{tag}_params_b"] = spec.param_count() / 1e9
+        out[f"{tag}_weights_gib"] = _gib(weights)
+        out[f"{tag}_seq_gib"] = _gib(per_seq)
+        out[f"{tag}_room_gib"] = _gib(g.capacity_bytes - weights)
+        out[f"{tag}_seqs"] = max(g.capacity_bytes - weights, 0) // per_seq
+    return out
+
+
+def _routed_expert_bytes(e) -> int:
+    """Bytes of the routed experts as the estimate stores them (published checkpoint or
+    the chosen format)."""
+    if e.published is not None:
+        return sum(m.nbytes for m in e.published.modules if m.kind == "expert")
+    routed = sum(
+        lay.ffn.experts * lay.ffn.expert_params()
+        for lay in e.spec.layers
+        if lay.ffn.kind == "moe"
+    )
+    return e.format.weights_bytes({"mlp": routed})
+
+
+def _experts_on_cpu(model: str, gpu: str, context: int) -> dict:
+    e = estimate(model, context=context)
+    spec, g = e.spec, get_gpu(gpu)
+    if not spec.is_moe:
+        raise ValueError(f"model {model!r} has no experts to move")
+    experts = _routed_expert_bytes(e)
+    on_gpu = e.weights_bytes - experts + e.kv_cache_bytes
+    label = e.published.label if e.published is not None else e.format.name
+    return {
+        "weights_label": label,
+        "weights_gb": _gb(e.weights_bytes),
+        "experts_gb": _gb(experts),
+        "experts_pct": experts / e.weights_bytes * 100,
+        "rest_gb": _gb(e.weights_bytes - experts),
+        "kv_gib": _gib(e.kv_cache_bytes),
+        "on_gpu_gib": _gib(on_gpu),
+        "gpu_name": g.name,
+        "capacity_gib": g.capacity_gib,
+        "fits_word": "fits" if on_gpu <= g.capacity_bytes else "does not fit",
+        "experts": spec.num_experts,
+        "per_token": spec.experts_per_token,
+        "moe_layers": spec.moe_layers,
+        "read_gb": _gb(experts * spec.experts_per_token // spec.num_experts),
+    }
+
+
+def _unified(
+    model: str,
+    gpu: str,
+    context: int,
+    precision: "str | None" = None,
+    prefill_chunk: "int | None" = None,
+) -> dict:
+    g = get_gpu(gpu)
+    if not g.unified_memory:
+        raise ValueError(f"gpu {gpu!r} is not a unified-memory machine")
+    e = estimate(
+        model, precision=precision, context=context, prefill_chunk=prefill_chunk
+    )
+    share = g.gpu_usable_bytes if g.gpu_usable_bytes is not None else g.memory_bytes
+    label = e.published.label if e.published is not None else e.format.name
+    return {
+        "gpu_name": g.name,
+        "pool_gib": _gib(g.memory_bytes),
+        "pool_gb": _gb(g.memory_bytes),
+        "share_gib": _gib(share),
+        "share_pct": share / g.memory_bytes * 100,
+        "weights_label": label,
+        "weights_gib": _gib(e.weights_bytes),
+        "kv_gib": _gib(e.kv_cache_bytes),
+        "rest_gib": _gib(e.activation_bytes + e.overhead_bytes),
+        "total_gib": _gib(e.total_bytes),
+        "left_gib": _gib(g.memory_bytes - e.total_bytes),
+        "over_share_gib": _gib(e.total_bytes - share),
+        "share_word": "fits" if e.total_bytes <= share else "does not fit",
+        "pool_word": "fits" if e.total_bytes <= g.memory_bytes else "does not fit",
+        "bandwidth_gb_s": g.bandwidth_gb_s,
+    }
+
+
+def _unified_context(
+    model: str, gpu: str, precision: str, prefill_chunk: "int | None" = None
+) -> dict:
+    g = get_gpu(gpu)
+    if g.gpu_usable_bytes is None:
+        raise ValueError(f"gpu {gpu!r} has no recorded GPU share of its memory")
+    spec = get_model(model)
+    bandwidth = g.bandwidth_gb_s
+    share = custom_gpu(f"{g.name} GPU share", g.gpu_usable_bytes / GIB, bandwidth)
+    pool = custom_gpu(f"{g.name} whole pool", g.memory_bytes / GIB, bandwidth)
+    trained = model_max_context(spec, catalogue_entry(model)["config"])
+    limit = trained or CONTEXT_LIMIT
+    fixed = dict(precision=precision, prefill_chunk=prefill_chunk, limit=limit)
+    t_share = max_context(spec, share, **fixed)
+    t_pool = max_context(spec, pool, **fixed)
+    weights = estimate(spec, precision=precision, context=1).weights_bytes
+    return {"gpu_name": g.name, "pool_gib": _gib(g.memory_bytes),
+            "share_gib": _gib(g.gpu_usable_bytes),
+            "share_pct": g.gpu_usable_bytes / g.memory_bytes * 100,
+            "weights_gib": _gib(weights), "format": get_format(precision).name,
+            "per_token_kib": kv_bytes_per_token(spec) / KIB,
+            "context_share": t_share, "context_pool": t_pool, "trained": trained,
+            "pool_word": "the model's own limit" if t_pool == trained else "the pool"}
+
+
 COMPUTE: dict[str, Callable[..., dict]] = {
     "rule_of_thumb": _rule_of_thumb, "rule_hides": _rule_hides, "gib_factor": _gib_factor,
     "gpu_capacity": _gpu_capacity, "weights": _weights, "kv_per_token": _kv_per_token,
@@ -337,6 +601,10 @@ COMPUTE: dict[str, Callable[..., dict]] = {
     "training": _training, "training_zero": _training_zero,
     "training_activations": _training_activations, "fits": _fits, "parts": _parts,
     "kv_equals_weights": _kv_equals_weights,
+    "sinks": _sinks, "indexer": _indexer, "kv_compare": _kv_compare, "hybrid": _hybrid,
+    "mamba_state": _mamba_state, "hybrid_vs_dense": _hybrid_vs_dense,
+    "experts_on_cpu": _experts_on_cpu, "unified": _unified,
+    "unified_context": _unified_context,
 }
 """The computations answers are filled from: name → function(**inputs) → dict of values."""
 
