@@ -1,4 +1,5 @@
 """The interview bank: every answer computes and renders, and spot checks against hand arithmetic."""
+
 from __future__ import annotations
 
 import math
@@ -11,8 +12,20 @@ from vramlib import interview as iv
 
 QUESTIONS = iv.questions()
 IDS = [q.id for q in QUESTIONS]
-REQUIRED_TOPICS = {"rule-of-thumb", "units", "weights", "kv-cache", "attention-variants", "moe",
-                   "sliding-window", "multi-gpu", "batching", "quantization", "decode-speed", "training"}
+REQUIRED_TOPICS = {
+    "rule-of-thumb",
+    "units",
+    "weights",
+    "kv-cache",
+    "attention-variants",
+    "moe",
+    "sliding-window",
+    "multi-gpu",
+    "batching",
+    "quantization",
+    "decode-speed",
+    "training",
+}
 REQUIRED_TOPICS |= {"hybrid", "unified-memory"}
 
 
@@ -35,7 +48,9 @@ def test_every_answer_computes_and_renders(qid):
     for text in (q.text, a.text):
         assert text.strip() and "{" not in text and "}" not in text
         assert not re.search(r"\b(nan|inf)\b", text, re.IGNORECASE)
-    assert all(not (isinstance(v, float) and not math.isfinite(v)) for v in a.values.values())
+    assert all(
+        not (isinstance(v, float) and not math.isfinite(v)) for v in a.values.values()
+    )
     assert q.hint.strip()
 
 
@@ -53,15 +68,21 @@ def test_typed_numbers_finds_digits_outside_placeholders():
 
 def test_spot_checks_against_hand_arithmetic():
     v = iv.answer("rule-70b").values
-    assert v["weights_gb"] == 70e9 * 2 / 1e9 and v["total_gb"] == pytest.approx(70 * 2 * 1.2)
+    assert v["weights_gb"] == 70e9 * 2 / 1e9 and v["total_gb"] == pytest.approx(
+        70 * 2 * 1.2
+    )
     assert iv.answer("gib-factor").values["ratio"] == 2**30 / 10**9
-    assert iv.answer("kv-per-token-8b").values["per_token_bytes"] == 2 * 32 * 8 * 128 * 2
+    assert (
+        iv.answer("kv-per-token-8b").values["per_token_bytes"] == 2 * 32 * 8 * 128 * 2
+    )
     assert iv.answer("training-16").values["bytes_per_param"] == 2 + 2 + 4 + 4 + 4
-    assert iv.answer("tp-divisible").values["valid"] == "1, 2, 4, 8"       # 64 heads, 8 KV heads
+    assert (
+        iv.answer("tp-divisible").values["valid"] == "1, 2, 4, 8"
+    )  # 64 heads, 8 KV heads
     assert iv.answer("gqa-savings").values["factor"] == 64 // 8
     assert iv.answer("mla-deepseek").values["latent_elems"] == 512 + 64
     assert iv.answer("q8-bits").values["bits"] == 34 * 8 / 32
-    s = iv.answer("sliding-mistral").values   # every layer keeps 4096 of 32768 tokens
+    s = iv.answer("sliding-mistral").values  # every layer keeps 4096 of 32768 tokens
     assert s["kv_gib"] == 2 * 32 * 8 * 128 * 2 * 4096 / 2**30
 
 
@@ -69,7 +90,9 @@ def test_filters():
     for topic in iv.topics():
         assert all(q.topic == topic for q in iv.questions(topic=topic))
     for level in iv.LEVELS:
-        assert iv.questions(level=level) and all(q.level == level for q in iv.questions(level=level))
+        assert iv.questions(level=level) and all(
+            q.level == level for q in iv.questions(level=level)
+        )
     assert sum(len(iv.questions(level=lv)) for lv in iv.LEVELS) == len(QUESTIONS)
 
 
@@ -103,10 +126,14 @@ def test_deck_cycles_reveals_and_shuffles():
     assert sorted(seen) == sorted(IDS) and deck.position == 0
     assert deck.previous().position == len(deck) - 1
     a, b = iv.Deck.build(seed=3), iv.Deck.build(seed=3)
-    assert a.ids == b.ids and sorted(a.ids) == sorted(IDS) and a.ids != iv.Deck.build().ids
+    assert (
+        a.ids == b.ids and sorted(a.ids) == sorted(IDS) and a.ids != iv.Deck.build().ids
+    )
     assert a.shuffle(None).ids == iv.Deck.build().ids
     senior = a.filter(level="senior")
-    assert senior.seed == 3 and {iv.get_question(i).level for i in senior.ids} == {"senior"}
+    assert senior.seed == 3 and {iv.get_question(i).level for i in senior.ids} == {
+        "senior"
+    }
     empty = iv.Deck.build(topic="units", level="senior")
     assert len(empty) == 0 and "No question" in empty.front() and empty.next().front()
     with pytest.raises(ValueError, match="seed"):
