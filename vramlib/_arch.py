@@ -91,8 +91,10 @@ _RENAMED: dict[str, dict[str, str]] = {
     "falcon": {"n_embed": "hidden_size"},  # FalconConfig.__post_init__ lets n_embed override hidden_size
 }
 
-# Multimodal wrappers whose language model is sized: wrapper type -> (key, text model type).
-WRAPPERS: dict[str, tuple[str, str]] = {"gemma3": ("text_config", "gemma3_text")}
+# Multimodal wrappers are read by vramlib.multimodal (language model and towers). A
+# family may still register a wrapper here (wrapper type -> (key, text model type)):
+# its language model is then sized alone, and nothing else may sit beside it.
+WRAPPERS: dict[str, tuple[str, str]] = {}
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads")
 #: a bound on layers, so that a mistyped config cannot make per-layer tuples exhaust memory
@@ -461,7 +463,7 @@ def _check_architectures(cfg: dict) -> None:
 def _unknown_model_type(model_type: object) -> ValueError:
     """An unsupported model_type: a transformers architecture vramlib does not read is said to be
     unsupported (never "did you mean" another architecture); anything else may be a typo."""
-    supported = sorted(set(_READERS) | set(WRAPPERS))
+    supported = sorted(set(_READERS) | set(WRAPPERS) | set(_multimodal.WRAPPERS))
     listed = ", ".join(supported)
     if not isinstance(model_type, str):
         return TypeError(f"config key 'model_type' must be a string, got {_check.shown(model_type)}")
@@ -483,6 +485,9 @@ def spec_fields(cfg: dict) -> dict:
         raise ValueError("config key 'model_type' is required and is missing")
     _check_architectures(cfg)
     model_type = cfg["model_type"]
+    if isinstance(model_type, str) and model_type in _multimodal.WRAPPERS:
+        # multimodal hook (issue 13): the language model by its own reader, the towers
+        return _multimodal.wrapper_fields(cfg, spec_fields)
     if isinstance(model_type, str) and model_type in WRAPPERS:
         key, text_type = WRAPPERS[model_type]
         inner = cfg.get(key)
@@ -493,6 +498,12 @@ def spec_fields(cfg: dict) -> dict:
         if inner_type != text_type:
             raise ValueError(f"config key '{key}.model_type' must be {text_type!r} inside a {model_type} "
                              f"config, got {_check.shown(inner_type)}")
+        others = [k for k in cfg if k.endswith(("vision_config", "audio_config"))
+                  and cfg[k] is not None]
+        if others:
+            raise ValueError(f"config keys {', '.join(map(repr, others))} describe towers "
+                             f"of a {model_type} model that vramlib does not read; it "
+                             f"refuses rather than size the language model alone")
         cfg, model_type = inner, text_type
     if not isinstance(model_type, str) or model_type not in _READERS:
         raise _unknown_model_type(model_type)
@@ -536,4 +547,10 @@ for _family in FAMILIES:
     _RENAMED.update(getattr(_family, "RENAMED", {}))
     WRAPPERS.update(getattr(_family, "WRAPPERS", {}))
     _READERS.update(_family.READERS)
+# Multimodal wrappers (issue 13) and the language models that exist only inside them.
+from . import multimodal as _multimodal  # noqa: E402
+
+_DEFAULTS.update(_multimodal.TEXT_DEFAULTS)
+_RENAMED.update(_multimodal.TEXT_RENAMED)
+_READERS.update(_multimodal.TEXT_READERS)
 SUPPORTED = tuple(_READERS)

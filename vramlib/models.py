@@ -35,8 +35,10 @@ from pathlib import Path
 from . import _arch, _check, _data
 from .layers import Layer, LatentAttention, Linear
 from .layers.stack import uniform_stack
+from .towers import Tower
 
-GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
+GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias", "vision",
+          "audio")
 SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
 
 
@@ -81,6 +83,8 @@ class ModelSpec:
     ``(group, count)`` pairs (per-layer input embeddings, for example).
     ``max_position_embeddings``: the longest context the config declares (``None`` if unknown).
     ``defaulted_keys``: the config keys that were absent and took transformers' class defaults.
+    ``towers``: the vision and audio encoders of a multimodal checkpoint, each with its
+    projector (:class:`~vramlib.towers.Tower`); the language model is the rest.
     """
 
     model_type: str
@@ -120,6 +124,7 @@ class ModelSpec:
     max_position_embeddings: int | None = None
     defaulted_keys: tuple[str, ...] = ()
     module_names: tuple[tuple[str, ...], tuple[str, ...]] = ()
+    towers: tuple[Tower, ...] = ()
     # the checkpoint as published: its quantization_config and dtype, and the tensors' bytes
     # where headers were read (vramlib.checkpoint.source.Checkpoint)
     checkpoint: object = field(default=None, compare=False, repr=False)
@@ -172,6 +177,9 @@ class ModelSpec:
                 raise _check.unknown("extra_params group", group, GROUPS, what="parameter group")
             _check.integer(f"extra_params[{group!r}]", count, minimum=0)
         object.__setattr__(self, "defaulted_keys", tuple(self.defaulted_keys))
+        object.__setattr__(self, "towers", tuple(self.towers))
+        if not all(isinstance(t, Tower) for t in self.towers):
+            raise TypeError(f"towers must hold Tower objects, got {self.towers!r}")
         if not self.layers or isinstance(self.layers, _Derived):
             names = dict(zip(("attention_names", "mlp_names"), self.module_names))
             object.__setattr__(self, "layers", _Derived(uniform_stack(self, **names)))
@@ -207,9 +215,10 @@ class ModelSpec:
 
         Plain JSON only; nothing is executed. Absent keys take the defaults of transformers'
         configuration class for the ``model_type`` (5.17), except that ``hidden_size``,
-        ``num_hidden_layers`` and ``num_attention_heads`` must be present. A ``gemma3`` multimodal
-        config is read as its language model (``text_config``, model_type ``gemma3_text``).
-        Supported types: see ``SUPPORTED_MODEL_TYPES``.
+        ``num_hidden_layers`` and ``num_attention_heads`` must be present. A multimodal
+        config (``gemma3``, ``qwen2_5_vl``, ``llava``...: :data:`vramlib.multimodal.SUPPORTED`)
+        is read as its language model (``text_config``, by that model's own reader) plus
+        its towers (:attr:`towers`). Supported types: see ``SUPPORTED_MODEL_TYPES``.
         """
         if name is not None:
             _check.text("name", name)
@@ -274,6 +283,10 @@ class ModelSpec:
           in high precision (attention sinks, state-space decay and skip vectors).
         * ``bias``: biases of linear layers.
 
+        * ``vision``, ``audio``: the towers of a multimodal checkpoint, encoder and
+          projector together (:attr:`towers`; :mod:`vramlib.multimodal`); 0 for a
+          language model alone.
+
         ``extra_params`` adds model-level parts a family has besides these (per-layer input
         embeddings, for example), by group.
         """
@@ -296,12 +309,16 @@ class ModelSpec:
                 total[group] += n * count
         for group, count in self.extra_params:
             total[group] += count
+        for tower in self.towers:
+            total[tower.kind] += tower.params
         return total
 
     def param_count(self) -> int:
         """Every parameter transformers builds for this model (tied embeddings once), exactly.
 
-        Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``.
+        Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``;
+        for a multimodal checkpoint, to the same sum over the full model its
+        ``architectures`` names (``*ForConditionalGeneration``), towers included.
         Not included: buffers (rotary tables, DeepSeek's router correction bias) and
         multi-token-prediction layers, which published checkpoints hold but transformers does not
         build (``mtp_layers``).
@@ -325,6 +342,8 @@ class ModelSpec:
                 merged[key] = merged.get(key, 0) + lin.count
         out = [Linear(n, i, o, b, c, k) for (n, i, o, b, k), c in merged.items()]
         out.append(Linear("lm_head", self.hidden_size, self.vocab_size, kind="lm_head"))
+        for tower in self.towers:  # kinds "vision", "audio", "projector"
+            out.extend(tower.linears)
         return tuple(out)
 
     def active_param_count(self) -> int:
@@ -357,6 +376,8 @@ class ModelSpec:
                          f"{self.moe_intermediate_size}, {self.experts_per_token} per token"
                          + (f", shared {self.shared_expert_intermediate_size}"
                             if self.shared_expert_intermediate_size else ""))
+        for tower in self.towers:
+            lines.append("  " + tower.describe())
         total, active = self.param_count(), self.active_param_count()
         lines.append(f"  parameters: {total:,}" + (f" ({active:,} active)" if active != total else ""))
         return "\n".join(lines)
