@@ -333,25 +333,25 @@ def test_kv_cache_dtypes_are_precisions():
 # ----------------------------------------------------------------------------- bad input
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ValueError, match="name_or_bits") as err:
+    with pytest.raises(ValueError, match="precision") as err:
         get_format("Q4_K_X")
     assert "Q4_K_M" in str(err.value)
     with pytest.raises(ValueError, match="nvfp4"):
         get_format("nvfp5")
-    with pytest.raises(ValueError, match="name_or_bits"):
+    with pytest.raises(ValueError, match="precision"):
         get_format("")
 
 
 @pytest.mark.parametrize("bad", [None, True, [4], {"bits": 4}])
 def test_wrong_types_are_refused(bad):
-    with pytest.raises(TypeError, match="name_or_bits"):
+    with pytest.raises(TypeError, match="precision"):
         get_format(bad)
 
 
 def test_bad_bit_widths():
-    with pytest.raises(ValueError, match="name_or_bits"):
+    with pytest.raises(ValueError, match="precision"):
         get_format(4.5)
-    with pytest.raises(ValueError, match="name_or_bits"):
+    with pytest.raises(ValueError, match="precision"):
         get_format(0)
 
 

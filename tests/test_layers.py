@@ -197,3 +197,19 @@ def test_defaulted_keys_are_named():
     assert {"vocab_size", "intermediate_size", "max_position_embeddings"} <= set(
         spec.defaulted_keys)
     assert "hidden_size" not in spec.defaulted_keys
+
+
+def test_mixer_labels_and_the_cache_by_kind():
+    from vramlib.kv import cache_by_mixer
+    from vramlib.layers import mixer_label
+
+    spec = hybrid_spec()
+    assert [mixer_label(x.mixer) for x in spec.layers] == [
+        "sliding (6) attention", "full attention", "shared-KV attention", "full attention"]
+    row = 2 * 8 * 2  # n_kv * d_h * 2 bytes
+    assert cache_by_mixer(spec, tokens=10, batch=2) == {
+        "sliding (6) attention": dict(layers=1, per_token=2 * row, per_sequence=0,
+                                      total=2 * 6 * row * 2),
+        "full attention": dict(layers=2, per_token=4 * row, per_sequence=0,
+                               total=2 * 2 * 10 * row * 2),
+        "shared-KV attention": dict(layers=1, per_token=0, per_sequence=0, total=0)}

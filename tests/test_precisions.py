@@ -57,7 +57,7 @@ def test_unknown_name_suggests_the_closest():
         get_precision("bf61")
 
 
-@pytest.mark.parametrize("bad,exc", [(True, TypeError), (None, TypeError), (2.5, TypeError), ([16], TypeError),
+@pytest.mark.parametrize("bad,exc", [(True, TypeError), (None, TypeError), (2.5, ValueError), ([16], TypeError),
                                      (0, ValueError), (-8, ValueError), (65, ValueError)])
 def test_bad_precisions_raise_with_the_argument_named(bad, exc):
     with pytest.raises(exc, match="precision|bits"):

@@ -128,7 +128,10 @@ BAD_INPUTS = [
     (dict(model='{"model_type": "llama", "hidden_size": 1e400, "num_attention_heads": 4, '
                 '"num_hidden_layers": 2}'), "hidden_size"),
     (dict(model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
-                '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**200, 10**200)), "parameters; check"),
+                '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**9, 10**12)), "parameters; check"),
+    (dict(model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
+                '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**200, 10**200)),
+     "'hidden_size' must be at most"),
     (dict(model="Llama-3.1-8b-xx"), "Did you mean"),
     (dict(model=""), "No model given"),
     (dict(model="   "), "No model given"),

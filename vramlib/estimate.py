@@ -32,8 +32,8 @@ CUDA context.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from . import _check, _data
 from .formats import WeightFormat, get_format, gguf_format
@@ -46,6 +46,11 @@ from .units import format_bytes
 PARTS = ("weights", "kv_cache", "activations", "overhead")
 _SPLIT_GROUPS = ("embedding", "lm_head", "attention", "mlp", "bias")
 OVERHEAD_MODELS = ("vramlib", "flat")
+#: vLLM's ``--kv-cache-dtype auto``: the cache takes the model's compute dtype
+#: (:func:`default_kv_dtype`)
+AUTO_KV_DTYPE = "auto"
+#: what the flat overhead model leaves out, and so what it does not use
+FLAT_UNUSED = ("context", "batch", "kv_dtype", "prefill_chunk")
 
 
 def _constants() -> dict:
@@ -57,7 +62,10 @@ def _resolve_spec(model: "ModelSpec | str") -> ModelSpec:
         return model
     if isinstance(model, str):
         return get_model(model)
-    raise TypeError(f"model must be a ModelSpec or a catalogue name, got {type(model).__name__} {model!r}")
+    raise TypeError(
+        f"model must be a ModelSpec or a catalogue name, got {type(model).__name__} "
+        f"{_check.shown(model)}"
+    )
 
 
 def default_kv_dtype(fmt: WeightFormat) -> str:
@@ -107,8 +115,9 @@ class Estimate:
     spec: ModelSpec = field(repr=False, compare=False)
     format: WeightFormat = field(repr=False, compare=False)
     flat_factor: float = field(default=1.2, repr=False)
-    # checkpoint hook (issue 13): the weights as published, when the precision was not given
+    # the weights as published (vramlib.checkpoint), when the precision was not given
     published: object = field(default=None, repr=False, compare=False)
+    kv_dtype_auto: bool = field(default=False, repr=False)
 
     @property
     def total_bytes(self) -> int:
@@ -136,16 +145,65 @@ class Estimate:
                 for name, b in [*self.parts().items(), ("total", self.total_bytes)]]
         return text_table(["part", "GB (10^9 B)", "GiB (2^30 B)"], rows)
 
+    @property
+    def defaulted_keys(self) -> tuple[str, ...]:
+        """Config keys the model's reader filled with transformers' class defaults
+        (``()`` when the config gave them all, or when the spec does not record it)."""
+        return tuple(getattr(self.spec, "defaulted_keys", ()) or ())
+
+    @property
+    def inputs_unused(self) -> tuple[str, ...]:
+        """Arguments this estimate did not use: the flat model ignores everything but
+        the weights."""
+        return FLAT_UNUSED if self.overhead_model == "flat" else ()
+
+    def kv_dtype_text(self) -> str:
+        """The KV dtype and, when it was not given, why it is that one."""
+        if self.kv_dtype_auto:
+            return f"{self.kv_dtype} (auto: the weights' compute dtype)"
+        return self.kv_dtype
+
     def to_dict(self) -> dict:
-        """Plain data (for JSON): inputs, parts in bytes, and the total."""
-        return {"model": self.model, "params": self.params, "precision": self.precision,
-                "kv_dtype": self.kv_dtype, "context": self.context, "batch": self.batch,
-                "prefill_tokens": self.prefill_tokens, "overhead_model": self.overhead_model,
-                "parts_bytes": self.parts(), "total_bytes": self.total_bytes}
+        """Plain data (for JSON): inputs, parts in bytes, and the total.
+
+        ``kv_dtype_auto``: the KV dtype was not given (or was ``"auto"``) and follows
+        the weights; ``inputs_unused``: arguments the overhead model ignores (all but
+        the weights for ``"flat"``); ``defaulted_keys``: config keys that took class
+        defaults."""
+        return {
+            "model": self.model,
+            "params": self.params,
+            "precision": self.precision,
+            "kv_dtype": self.kv_dtype,
+            "kv_dtype_auto": self.kv_dtype_auto,
+            "context": self.context,
+            "batch": self.batch,
+            "prefill_tokens": self.prefill_tokens,
+            "overhead_model": self.overhead_model,
+            "flat_factor": self.flat_factor if self.overhead_model == "flat" else None,
+            "inputs_unused": list(self.inputs_unused),
+            "defaulted_keys": list(self.defaulted_keys),
+            "parts_bytes": self.parts(),
+            "total_bytes": self.total_bytes,
+        }
 
     def __str__(self) -> str:
-        head = (f"{self.model}: {self.precision} weights, {self.kv_dtype} KV cache, "
-                f"context {self.context:,} x batch {self.batch} ({self.overhead_model} overhead model)")
+        if self.overhead_model == "flat":
+            head = (
+                f"{self.model}: {self.precision} weights x {self.flat_factor:g} "
+                f"(flat overhead model: no KV cache or activations; context, batch "
+                f"and KV dtype not used)"
+            )
+        else:
+            head = (
+                f"{self.model}: {self.precision} weights, "
+                f"{self.kv_dtype_text()} KV cache, "
+                f"context {self.context:,} x batch {self.batch:,} "
+                f"({self.overhead_model} overhead model)"
+            )
+        if self.defaulted_keys:
+            keys = ", ".join(self.defaulted_keys)
+            head += f"\nconfig keys absent, class defaults used: {keys}"
         return head + "\n" + self.table()
 
 
@@ -159,28 +217,36 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     ``context`` the tokens per sequence (prompt plus generated), ``batch`` the sequences served at once,
     ``kv_dtype`` the cache's element type (default: :func:`default_kv_dtype`), ``prefill_chunk`` the
     most prompt tokens an engine processes in one step (``None``: the whole context at once).
+    ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
+    All arithmetic is on integers (and exact fractions), so the bytes are exact at any
+    size.
     """
     spec = _resolve_spec(model)
     published = None
-    if precision is None:  # checkpoint hook (issue 13): "as published"
+    if precision is None:  # "as published": the checkpoint's own precision, else bf16
         precision = "bf16"
         if spec.checkpoint is not None:
             from .checkpoint.source import published_for
             published = published_for(spec)
-        if published is not None and kv_dtype is None:
-            kv_dtype = published.kv_cache_dtype
-    fmt = format_for_model(get_format(precision), spec)
+    fmt = format_for_model(get_format(precision, argument="precision"), spec)
     context = _check.integer("context", context, minimum=1)
     batch = _check.integer("batch", batch, minimum=1)
-    if overhead not in OVERHEAD_MODELS:
+    if not isinstance(overhead, str) or overhead not in OVERHEAD_MODELS:
         raise _check.unknown("overhead", overhead, OVERHEAD_MODELS, what="overhead model")
     flat_factor = _check.number("flat_factor", flat_factor, minimum=1.0, inclusive=True)
     chunk = context if prefill_chunk is None else min(context, _check.integer("prefill_chunk", prefill_chunk))
-    kv_name = get_precision(kv_dtype if kv_dtype is not None else default_kv_dtype(fmt)).name
+    auto = kv_dtype is None or (
+        isinstance(kv_dtype, str) and kv_dtype.strip().lower() == AUTO_KV_DTYPE
+    )
+    kv_given = default_kv_dtype(fmt) if auto else kv_dtype
+    if auto and published is not None and published.kv_cache_dtype is not None:
+        kv_given = published.kv_cache_dtype  # the checkpoint's own KV-cache scheme
+    kv_name = get_precision(kv_given, argument="kv_dtype").name
     common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
                   params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
-                  overhead_model=overhead, flat_factor=flat_factor, published=published)
+                  overhead_model=overhead, flat_factor=flat_factor, published=published,
+                  kv_dtype_auto=auto)
     if published is not None:
         common["precision"] = f"as published: {published.label}"
     probe = Estimate(kv_dtype=kv_name, weights_bytes=0, kv_cache_bytes=0, activation_bytes=0,
@@ -196,11 +262,15 @@ def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
     Tensor parallelism gives each GPU whole attention heads, so the size must divide the query
     heads; the KV heads are split too, so it must divide them or be a multiple of them (then each
     KV head is replicated)."""
-    t = tensor_parallel
+    t = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
     heads, kv = spec.num_attention_heads, spec.num_key_value_heads
     if heads % t:
-        return (f"tensor parallel size {t} does not divide the {heads} attention heads of {spec.name or spec.model_type}"
-                f" (sizes that do: {', '.join(str(d) for d in valid_tensor_parallel_sizes(spec, heads))})")
+        sizes = valid_tensor_parallel_sizes(spec, min(heads, 1 << 16))
+        return (
+            f"tensor parallel size {t:,} does not divide the {heads:,} attention "
+            f"heads of {spec.name or spec.model_type} (sizes that do: "
+            f"{', '.join(map(str, sizes))})"
+        )
     if not spec.uses_mla and kv % t and t % kv:
         return (f"tensor parallel size {t} neither divides nor is a multiple of the {kv} KV heads of "
                 f"{spec.name or spec.model_type}")
@@ -209,14 +279,31 @@ def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
 
 def valid_tensor_parallel_sizes(spec: ModelSpec, up_to: int = 64) -> list[int]:
     """Tensor-parallel sizes from 1 to ``up_to`` that ``spec``'s heads allow."""
-    up_to = _check.integer("up_to", up_to, minimum=1)
+    up_to = _check.integer("up_to", up_to, minimum=1, maximum=1 << 16)
     heads, kv = spec.num_attention_heads, spec.num_key_value_heads
-    return [t for t in range(1, up_to + 1)
+    # a size must divide the heads, so none exceeds them: the loop is bounded by the
+    # smaller
+    return [t for t in range(1, min(up_to, heads) + 1)
             if heads % t == 0 and (spec.uses_mla or kv % t == 0 or t % kv == 0)]
 
 
+def _ceil(x: "int | Fraction") -> int:
+    """The least integer >= ``x``, exactly (``math.ceil`` of a float loses bytes past
+    2^53)."""
+    return -(-x.numerator // x.denominator) if isinstance(x, Fraction) else int(x)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _exact(value: float) -> Fraction:
+    """A float constant as the decimal it was written as (0.05 -> 1/20, 1.2 -> 6/5)."""
+    return Fraction(repr(float(value)))
+
+
 def _group_bytes(fmt: WeightFormat, groups: dict[str, int]) -> dict[str, int]:
-    return {g: math.ceil(n * fmt.bits_for(g) / 8) for g, n in groups.items()}
+    return {g: _ceil(n * Fraction(fmt.bits_for(g)) / 8) for g, n in groups.items()}
 
 
 def _split(e: Estimate, t: int) -> dict[str, int]:
@@ -225,16 +312,17 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
     if e.published is not None:  # checkpoint hook (issue 13)
         by_group = e.published.group_bytes()
     split = sum(b for g, b in by_group.items() if g in _SPLIT_GROUPS)
-    weights = math.ceil(split / t) + sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
+    kept = sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
+    weights = _ceil_div(split, t) + kept
     if e.overhead_model == "flat":
         return {"weights": weights, "kv_cache": 0, "activations": 0,
-                "overhead": math.ceil(weights * (e.flat_factor - 1))}
+                "overhead": _ceil(weights * (_exact(e.flat_factor) - 1))}
     kv_total = kv_cache_bytes(spec, tokens=e.context, batch=e.batch, dtype=e.kv_dtype)
     kvh = spec.num_key_value_heads
     if spec.uses_mla or t == 1:
         kv = kv_total
     else:
-        kv = math.ceil(kv_total / min(t, kvh))
+        kv = _ceil_div(kv_total, min(t, kvh))
     c = _constants()
     act = c["activation_model"]
     a = 4 if fmt.name in ("fp32", "tf32") else 2
@@ -244,8 +332,10 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
         moe_width = spec.experts_per_token * spec.moe_intermediate_size + spec.shared_expert_intermediate_size
         width = max(moe_width, width) if "dense" in spec.mlp_layer_types else moe_width
     activations = (tokens * act["hidden_copies"] * spec.hidden_size * a
-                   + math.ceil(tokens * act["intermediate_copies"] * width * a / t)
+                   + _ceil_div(tokens * act["intermediate_copies"] * width * a, t)
                    + e.batch * spec.vocab_size * act["logits_bytes_per_element"])
     rest = weights + kv + activations
-    overhead = c["cuda_context_bytes"]["value"] + math.ceil(rest * c["allocator_fraction"]["value"])
+    overhead = c["cuda_context_bytes"]["value"] + _ceil(
+        rest * _exact(c["allocator_fraction"]["value"])
+    )
     return {"weights": weights, "kv_cache": kv, "activations": activations, "overhead": overhead}

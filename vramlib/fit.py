@@ -9,8 +9,8 @@ the driver reports where the catalogue records it (:attr:`vramlib.gpus.GPU.capac
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from . import _check
 from .estimate import Estimate, estimate, tensor_parallel_problem, valid_tensor_parallel_sizes
@@ -22,6 +22,9 @@ from .units import format_bytes
 #: the largest context and batch that max_context / max_batch search up to
 CONTEXT_LIMIT = 1 << 24
 BATCH_LIMIT = 1 << 16
+#: the most GPUs a tensor-parallel search may be asked to try (no model has this many
+#: heads)
+MAX_GPUS_LIMIT = 1 << 16
 
 
 class DoesNotFit(ValueError):
@@ -78,13 +81,32 @@ def _utilization(value: float) -> float:
     return _check.number("gpu_memory_utilization", value, minimum=0.0, maximum=1.0)
 
 
+def usable_bytes(gpu: GPU, utilization: float) -> int:
+    r""":math:`\lfloor u\,C \rfloor`, exactly (``u`` read as the decimal it was written as)."""
+    u = Fraction(repr(_utilization(utilization)))
+    return gpu.capacity_bytes * u.numerator // u.denominator
+
+
+def _estimate(est: object) -> Estimate:
+    if not isinstance(est, Estimate):
+        hint = (
+            " (a ModelSpec: pass vramlib.estimate(spec, ...) instead)"
+            if isinstance(est, ModelSpec)
+            else ""
+        )
+        raise TypeError(
+            f"est must be an Estimate (from vramlib.estimate), got "
+            f"{type(est).__name__}{hint}"
+        )
+    return est
+
+
 def fit(est: Estimate, gpu: "GPU | str", n_gpus: int = 1, *, gpu_memory_utilization: float = 1.0) -> Fit:
     """Does ``est`` fit on ``n_gpus`` GPUs of kind ``gpu`` with tensor parallelism of that size?"""
-    if not isinstance(est, Estimate):
-        raise TypeError(f"est must be an Estimate (from vramlib.estimate), got {type(est).__name__}")
-    g = get_gpu(gpu)
+    est = _estimate(est)
+    g = get_gpu(gpu, argument="gpu")
     n = _check.integer("n_gpus", n_gpus, minimum=1)
-    usable = math.floor(g.capacity_bytes * _utilization(gpu_memory_utilization))
+    usable = usable_bytes(g, gpu_memory_utilization)
     reason = tensor_parallel_problem(est.spec, n)
     if reason:
         return Fit(g, n, False, reason, usable, {}, est)
@@ -96,16 +118,19 @@ def gpus_needed(est: Estimate, gpu: "GPU | str", *, gpu_memory_utilization: floa
                 max_gpus: int = 64) -> int:
     """The fewest GPUs of kind ``gpu`` the estimate fits on, using tensor parallelism over all of them.
 
-    Only sizes that the model's heads allow are tried; ``ValueError`` says why when none up to
-    ``max_gpus`` works.
+    Only sizes that the model's heads allow are tried; :class:`DoesNotFit` (a
+    ``ValueError``) says why when none up to ``max_gpus`` (at most
+    :data:`MAX_GPUS_LIMIT`) works.
     """
-    limit = _check.integer("max_gpus", max_gpus, minimum=1)
+    est = _estimate(est)
+    g = get_gpu(gpu, argument="gpu")
+    limit = _check.integer("max_gpus", max_gpus, minimum=1, maximum=MAX_GPUS_LIMIT)
     gpu_memory_utilization = _utilization(gpu_memory_utilization)
-    for n in valid_tensor_parallel_sizes(est.spec, limit):
-        if fit(est, gpu, n, gpu_memory_utilization=gpu_memory_utilization).fits:
-            return n
     sizes = valid_tensor_parallel_sizes(est.spec, limit)
-    raise DoesNotFit(f"{est.model} does not fit on up to {limit} x {get_gpu(gpu).name} "
+    for n in sizes:
+        if fit(est, g, n, gpu_memory_utilization=gpu_memory_utilization).fits:
+            return n
+    raise DoesNotFit(f"{est.model} does not fit on up to {limit} x {g.name} "
                      f"(tensor-parallel sizes tried: {', '.join(map(str, sizes))})")
 
 
@@ -123,13 +148,31 @@ def _largest(fits, lo: int, hi: int) -> int:
 
 def _largest_that_fits(model, gpu, n_gpus, utilization, limit, vary: str, **fixed) -> int:
     """The largest value of the estimate's argument ``vary`` (context or batch) in [1, limit] that
-    fits; 0 if none does. Memory only grows with either, so bisection finds it exactly."""
+    fits; 0 if none does. Memory only grows with either, so bisection finds it exactly.
+
+    Raises ``ValueError`` (not 0) when the model's heads cannot be split over ``n_gpus``
+    and when the overhead model ignores ``vary`` (``"flat"``): neither has a longest
+    context to give."""
     lim = _check.integer("limit", limit, minimum=1)
-    g, n = get_gpu(gpu), _check.integer("n_gpus", n_gpus, minimum=1)
+    g, n = get_gpu(gpu, argument="gpu"), _check.integer("n_gpus", n_gpus, minimum=1)
     util = _utilization(utilization)
+    if fixed.get("overhead") == "flat":
+        raise ValueError(
+            f"overhead='flat' does not depend on the {vary}, so there is no largest "
+            f"{vary} to find; use overhead='vramlib'"
+        )
+    probe = estimate(model, **{vary: 1}, **fixed)  # checks the other arguments once
+    reason = tensor_parallel_problem(probe.spec, n)
+    if reason:
+        raise ValueError(f"n_gpus: {reason}")
 
     def fits(value: int) -> bool:
-        return fit(estimate(model, **{vary: value}, **fixed), g, n, gpu_memory_utilization=util).fits
+        return fit(
+            estimate(probe.spec, **{vary: value}, **fixed),
+            g,
+            n,
+            gpu_memory_utilization=util,
+        ).fits
 
     return max(_largest(fits, 1, lim), 0)
 
@@ -139,7 +182,11 @@ def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, 
     """The longest context (tokens per sequence) that fits, for ``batch`` sequences; 0 if none does.
 
     ``options`` go to :func:`vramlib.estimate.estimate` (precision, kv_dtype, prefill_chunk …).
-    Returns ``limit`` when even that fits (a model whose layers all slide stops growing).
+    Returns ``limit`` when even that fits (a model whose layers all slide stops
+    growing); pass the model's ``max_position_embeddings`` as ``limit`` to stay within
+    what it was built for. ``ValueError`` when ``n_gpus`` cannot split the model's heads
+    (not 0, which means that not even one token fits) and for ``overhead="flat"``, which
+    ignores the context.
     """
     return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "context",
                               batch=batch, **options)
@@ -147,6 +194,10 @@ def max_context(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, 
 
 def max_batch(model: "ModelSpec | str", gpu: "GPU | str", n_gpus: int = 1, *, context: int,
               gpu_memory_utilization: float = 1.0, limit: int = BATCH_LIMIT, **options) -> int:
-    """The most sequences of ``context`` tokens that fit at once; 0 if not even one does."""
+    """The most sequences of ``context`` tokens that fit at once; 0 if not even one
+    does.
+
+    Raises ``ValueError`` as :func:`max_context` does (heads that ``n_gpus`` cannot
+    split; the flat overhead model)."""
     return _largest_that_fits(model, gpu, n_gpus, gpu_memory_utilization, limit, "batch",
                               context=context, **options)

@@ -459,7 +459,9 @@ def format_names() -> list[str]:
     return sorted({f.name for f in _registry().values()}, key=str.lower)
 
 
-def get_format(name_or_bits: "str | int | Precision | WeightFormat") -> WeightFormat:
+def get_format(
+    name_or_bits: "str | int | Precision | WeightFormat", *, argument: str = "precision"
+) -> WeightFormat:
     """Look a weight format up by name, or build a uniform one from a bit width or precision.
 
     Names are case- and separator-insensitive: ``"Q4_K_M"``, ``"gguf-q4_k_m"``,
@@ -468,30 +470,35 @@ def get_format(name_or_bits: "str | int | Precision | WeightFormat") -> WeightFo
     :mod:`vramlib.precisions` (``"bfloat16"``) gives a UNIFORM format, every group at that
     precision: the rule of thumb's convention. Named formats win over precisions of the same
     name (``"q8_0"`` is the GGUF file type). An unknown name raises ``ValueError`` with the
-    closest names.
+    closest names; a negative or fractional width (``"-5"``, ``"0,9"``) raises too.
+    Messages call the value ``argument`` (the estimate's ``precision``).
     """
     if isinstance(name_or_bits, WeightFormat):
         return name_or_bits
     if isinstance(name_or_bits, Precision):
         return _uniform_for(name_or_bits)
     if isinstance(name_or_bits, bool) or not isinstance(name_or_bits, (str, int, float)):
-        raise TypeError(f"name_or_bits must be a format name such as 'Q4_K_M' or a bit width such "
-                        f"as 4, got {type(name_or_bits).__name__} {name_or_bits!r}")
+        raise TypeError(
+            f"{argument} must be a format name such as 'Q4_K_M' or a bit width such "
+            f"as 4, got {type(name_or_bits).__name__} {_check.shown(name_or_bits)}"
+        )
     if isinstance(name_or_bits, float) and not name_or_bits.is_integer():
-        raise ValueError(f"name_or_bits must be a whole bit width such as 4 (or a format name); "
-                         f"got {name_or_bits!r}")
+        raise ValueError(
+            f"{argument} must be a whole bit width such as 4 (or a format name); "
+            f"got {name_or_bits!r}"
+        )
     if isinstance(name_or_bits, str):
-        _check.text("name_or_bits", name_or_bits)
+        _check.text(argument, name_or_bits)
         found = _registry().get(_check.normalise(name_or_bits))
         if found is not None:
             return found
     try:
-        precision = get_precision(name_or_bits)
+        precision = get_precision(name_or_bits, argument=argument)
     except ValueError as err:
-        if isinstance(name_or_bits, str):
-            raise _check.unknown("name_or_bits", name_or_bits,
+        if isinstance(name_or_bits, str) and str(err).startswith("unknown "):
+            raise _check.unknown(argument, name_or_bits,
                                  format_names() + ["<bits, e.g. 4>"], what="weight format") from None
-        raise ValueError(f"name_or_bits: {err}") from None
+        raise
     return _uniform_for(precision)
 
 

@@ -186,7 +186,7 @@ def all_gpus() -> list[GPU]:
     return list(_catalogue()[0])
 
 
-def get_gpu(name: "str | GPU") -> GPU:
+def get_gpu(name: "str | GPU", *, argument: str = "name") -> GPU:
     """Look a GPU up by a forgiving name; a :class:`GPU` is returned as it is.
 
     The lookup, in order:
@@ -202,17 +202,34 @@ def get_gpu(name: "str | GPU") -> GPU:
        configuration catalogued). Otherwise the query is ambiguous and ``ValueError`` lists the candidates
        (``"v100"`` is: 16 GB or 32 GB?).
 
+    A query of numbers alone (``"16"``, ``"80"``) names no card unless it is exactly an
+    alias (``"4090"``): a bare memory size is not a GPU.
+
     An unknown name raises ``ValueError`` with the closest known names; a non-string raises
-    ``TypeError`` naming ``name``.
+    ``TypeError``. Messages call the value ``argument`` (``gpu`` where
+    :func:`vramlib.fit.fit` was given it).
     """
     if isinstance(name, GPU):
         return name
-    _check.text("name", name)
+    _check.text(argument, name)
     entries, exact, defaults = _catalogue()
     key = _check.normalise(name)
     if key in exact:
         return exact[key]
-    query = set(_tokens(name))
+    words = _tokens(name[: _check.SHOWN_CHARS])
+    query = set(words)
+    sizes_only = all(
+        w.endswith("gb") and w[:-2].replace(".", "").isdigit() for w in query
+    )
+    if sizes_only or (
+        len(query) == 1 and words[0].removesuffix("gb").replace(".", "").isdigit()
+    ):
+        # a bare number or memory size: a model number that is exactly an alias ("NVIDIA
+        # 4090"),
+        # else no card (16 GB is a V100, an A4000, a T4...: not a name)
+        if "".join(words) in exact:
+            return exact["".join(words)]
+        raise _unknown(name, argument)
     matches = [g for g in entries if query and query <= _candidate_tokens(g)]
     if len(matches) == 1:
         return matches[0]
@@ -227,23 +244,34 @@ def get_gpu(name: "str | GPU") -> GPU:
         if len(preferred) == 1:
             return preferred.pop()
         listed = ", ".join(repr(g.name) for g in matches)
-        raise ValueError(f"name {name!r} is ambiguous: it matches {listed}. Add what tells them apart "
-                         f"(memory size or form factor), e.g. {matches[0].name!r}")
-    raise _unknown(name)
+        raise ValueError(
+            f"{argument} {_check.shown(name)} is ambiguous: it matches {listed}. Add "
+            f"what tells them apart (memory size or form factor), e.g. "
+            f"{matches[0].name!r}"
+        )
+    raise _unknown(name, argument)
 
 
-def _unknown(name: str) -> ValueError:
+def _unknown(name: str, argument: str = "name") -> ValueError:
     """The error for an unknown name: closest names (aliases count, so "h10" finds the H100), then
     every canonical name. Same wording as :func:`vramlib._check.unknown`, which it falls back to."""
     entries, exact, _ = _catalogue()
     by_spelling = {spelling: g.name for g in entries for spelling in (g.name, *g.aliases)}
-    close = list(dict.fromkeys(by_spelling[s] for s in _check.suggestions(name, by_spelling, n=5)))[:3]
-    err = _check.unknown("name", name, gpu_names(), what="GPU", show=len(entries))
+    query = name[: _check.SHOWN_CHARS]
+    close = list(
+        dict.fromkeys(
+            by_spelling[s] for s in _check.suggestions(query, by_spelling, n=5)
+        )
+    )[:3]
+    err = _check.unknown(argument, name, gpu_names(), what="GPU", show=len(entries))
     if not close:
         return err
     listed = str(err).split(" Accepted: ", 1)[1]
     hint = " or ".join(repr(c) for c in close)
-    return ValueError(f"unknown GPU {name!r} for name. Did you mean {hint}? Accepted: {listed}")
+    return ValueError(
+        f"unknown GPU {_check.shown(name)} for {argument}. Did you mean {hint}? "
+        f"Accepted: {listed}"
+    )
 
 
 def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: str = "custom",
@@ -258,6 +286,15 @@ def custom_gpu(name: str, memory_gib: float, bandwidth_gb_s: float, *, vendor: s
     gbs = _check.number("bandwidth_gb_s", bandwidth_gb_s)
     memory_bytes = int(Fraction(gib) * GIB)
     bandwidth = round(Fraction(gbs) * GB)
+    for arg, value, count in (
+        ("memory_gib", memory_gib, memory_bytes),
+        ("bandwidth_gb_s", bandwidth_gb_s, bandwidth),
+    ):
+        if count > _check.MAX_INTEGER:
+            raise ValueError(
+                f"{arg} must give at most {_check.MAX_INTEGER:,} bytes, got "
+                f"{_check.shown(value)}"
+            )
     if memory_bytes < 1 or bandwidth < 1:
         raise ValueError(f"memory_gib and bandwidth_gb_s must give at least one byte (and one byte/s), "
                          f"got memory_gib={memory_gib!r}, bandwidth_gb_s={bandwidth_gb_s!r}")

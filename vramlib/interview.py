@@ -26,9 +26,10 @@ from .fit import fit, gpus_needed, max_batch, max_context
 from .formats import get_format
 from .gpus import get_gpu
 from .kv import kv_bytes_per_token, kv_cache_bytes, kv_row_elements
-from .models import get_model
+from .models import catalogue_entry, get_model
 from .precisions import get_precision
 from .rule import rule_of_thumb_bytes
+from .sizing import model_max_context
 from .speed import bytes_read_per_step, decode_tokens_per_s_bound, weights_read_bytes
 from .training import KORTHIKANTI, training_bytes
 from .units import GB, GIB, KIB, MIB, TB, TIB
@@ -220,7 +221,9 @@ def _max_batch(model: str, precision: str, gpu: str, n_gpus: int, context: int) 
 def _max_context(model: str, precision: str, gpu: str, n_gpus: int, batch: int) -> dict:
     spec = get_model(model)
     t = max_context(spec, gpu, n_gpus, batch=batch, precision=precision)
+    trained = model_max_context(spec, catalogue_entry(model)["config"])
     return {"context": t, "context_k": t / 1024, "per_token_kib": kv_bytes_per_token(spec) / KIB,
+            "trained": trained, "servable": min(t, trained) if trained else t,
             "weights_gib": _gib(estimate(spec, precision=precision, context=1).weights_bytes)}
 
 

@@ -187,3 +187,35 @@ def kv_bytes_per_token(spec: ModelSpec, dtype: "str | int | Precision" = "bf16",
             per_mixer[id(m)] = m.bytes_per_token(kv, mla_expanded=mla_expanded)
         total += per_mixer[id(m)]
     return total
+
+
+def cache_by_mixer(spec: ModelSpec, *, tokens: int, batch: int = 1,
+                   dtype: "str | int | Precision" = "bf16",
+                   state_dtype: "str | int | Precision | None" = None
+                   ) -> dict[str, dict[str, int]]:
+    """What the model keeps, by kind of token mixer in the book's words
+    (:func:`vramlib.layers.mixer_label`): for each kind, ``layers`` (how many),
+    ``per_token`` (bytes one more token adds to one sequence while windows fill),
+    ``per_sequence`` (state bytes held whatever the length) and ``total`` (the whole cache of
+    that kind for ``batch`` sequences of ``tokens`` tokens).
+
+    >>> from vramlib.models import ModelSpec
+    >>> spec = ModelSpec("llama", 128256, 4096, 32, 32, 8, 128, 14336)
+    >>> cache_by_mixer(spec, tokens=1024)["full attention"]["per_token"]
+    131072
+    """
+    from .layers import mixer_label
+    spec = _spec(spec)
+    kv, state = _dtypes(dtype, state_dtype)
+    per_layer = cache_bytes_per_layer(spec, tokens=tokens, batch=batch, dtype=dtype,
+                                      state_dtype=state_dtype)
+    out: dict[str, dict[str, int]] = {}
+    for layer, parts in zip(spec.layers, per_layer):
+        m = layer.mixer
+        row = out.setdefault(mixer_label(m), dict(layers=0, per_token=0, per_sequence=0,
+                                                  total=0))
+        row["layers"] += 1
+        row["per_token"] += m.bytes_per_token(kv)
+        row["per_sequence"] += sum(m.cache_bytes(0, kv, state).values())
+        row["total"] += sum(parts.values())
+    return out

@@ -26,8 +26,8 @@ published models keyed by Hugging Face repository id, each with its source.
 from __future__ import annotations
 
 import copy
-import json
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -223,12 +223,24 @@ class ModelSpec:
         if name is not None:
             _check.text("name", name)
         if isinstance(source, dict):
+            _check.json_like("source", source)
             cfg, where = source, None
         elif isinstance(source, (str, os.PathLike)):
-            cfg, where = _read_json(Path(source)), str(source)
+            path = os.fspath(source)
+            if not isinstance(path, str) or not path.strip():
+                raise ValueError(
+                    "source must be a path to config.json or a folder holding one, "
+                    "got an empty path"
+                )
+            cfg, where = _read_json(Path(path)), _check.shown(path).strip("'\"")
+            if not isinstance(cfg, dict):
+                raise TypeError(
+                    f"{where}: a config.json must hold a JSON object ({{...}}), "
+                    f"got a JSON {type(cfg).__name__}"
+                )
         else:
             raise TypeError(f"source must be a dict, a path to config.json or a folder holding one, "
-                            f"got {type(source).__name__} {source!r}")
+                            f"got {type(source).__name__} {_check.shown(source)}")
         try:
             fields = _arch.spec_fields(cfg)
         except (TypeError, ValueError) as err:
@@ -393,21 +405,53 @@ class _Derived(tuple):
     constructor, which then builds it again from the (possibly changed) flat fields."""
 
 
-def _read_json(path: Path) -> dict:
-    """Parse a config.json (or the config.json in a folder), with errors naming the file."""
-    if path.is_dir():
-        folder, path = path, path / "config.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"folder {str(folder)!r} holds no config.json")
-    elif not path.exists():
-        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+def _read_json(path: Path) -> object:
+    """Parse a config.json (or the config.json in a folder), with errors naming the
+    file.
+
+    Only a regular file is read (not a FIFO, a device such as ``/dev/zero`` or a
+    socket), at most
+    :data:`vramlib._check.MAX_JSON_BYTES` of it, as UTF-8 with or without a byte-order
+    mark; JSON nested deeper than :data:`vramlib._check.MAX_JSON_DEPTH` is refused
+    before parsing.
+    """
+    shown = _check.shown(str(path))
+    if "\x00" in str(path):
+        raise ValueError(
+            f"config path {shown} holds a NUL character; no file is named so"
+        )
     try:
-        text = path.read_text(encoding="utf-8")
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+        if path.is_dir():
+            folder, path = shown, path / "config.json"
+            if not path.exists():
+                raise FileNotFoundError(f"folder {folder} holds no config.json")
+            shown = _check.shown(str(path))
+        elif not path.exists():
+            raise FileNotFoundError(f"config file {shown} does not exist")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ValueError(
+                f"{shown} is not a regular file (a device, pipe or socket); "
+                f"give a config.json file or its folder"
+            )
+        with path.open("rb") as fh:
+            data = fh.read(_check.MAX_JSON_BYTES + 1)
+    except OSError as err:
+        if err.errno is None:  # one of the messages above
+            raise
+        reason = err.strerror or type(err).__name__
+        raise OSError(f"cannot read {shown}: {reason}") from None
+    if len(data) > _check.MAX_JSON_BYTES:
+        raise ValueError(
+            f"{shown} is larger than {_check.MAX_JSON_BYTES:,} bytes; a config.json is "
+            f"a few kB"
+        )
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err.reason})") from None
+        raise ValueError(
+            f"{shown}: not UTF-8 text ({err.reason} at byte {err.start})"
+        ) from None
+    return _check.json_text(text, shown)
 
 
 # ---- the catalogue -------------------------------------------------------------------------

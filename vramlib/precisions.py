@@ -14,6 +14,7 @@ rule of thumb's :math:`Q` means.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -79,31 +80,71 @@ def from_bits(bits: int) -> Precision:
     return Precision(f"{b}-bit", 8 // g, b // g, f"{b} bits per element, packed", "arithmetic")
 
 
-def get_precision(precision: "str | int | Precision") -> Precision:
+def _bit_width(argument: str, text: str) -> "int | None":
+    """The bit width a string spells (``"4"``, ``"16bit"``, ``"8 bits"``), ``None`` if it spells no
+    number; a negative, fractional or comma-grouped number (``"-5"``, ``"4.5"``, ``"0,9"``) raises
+    rather than being read as some other width."""
+    match = re.fullmatch(
+        r"\s*([+-]?)([0-9][0-9.,_]*)[\s_-]*(bits?)?\s*", text, flags=re.IGNORECASE
+    )
+    if match is None:
+        return None
+    sign, digits, _ = match.groups()
+    if sign == "-" or not digits.isdigit():
+        raise ValueError(
+            f"{argument} must be a whole, positive bit width such as 4 (or a name such "
+            f"as 'bf16'), got {_check.shown(text)}"
+        )
+    if len(digits) > 6:
+        raise ValueError(
+            f"{argument}: bits must be between 1 and 64, got {_check.shown(text)}"
+        )
+    return int(digits)
+
+
+def get_precision(precision: "str | int | Precision", *, argument: str = "precision") -> Precision:
     """Look a precision up by name (``"bf16"``, ``"BFloat16"``, ``"fp8_e5m2"``) or by bit width (``4``).
 
     Names are case- and separator-insensitive; an unknown one raises ``ValueError`` with the
-    closest known names.
+    closest known names. ``argument`` is the name the caller's user knows the value by
+    (the messages say ``kv_dtype`` when the estimate's ``kv_dtype`` was wrong).
     """
     if isinstance(precision, Precision):
         return precision
+    _check.text("argument", argument)
     if isinstance(precision, bool):
-        raise TypeError(f"precision must be a name such as 'bf16' or a bit width such as 4, got {precision!r}")
+        raise TypeError(
+            f"{argument} must be a name such as 'bf16' or a bit width such as 4, "
+            f"got {precision!r}"
+        )
+    if isinstance(precision, float):
+        if not precision.is_integer():
+            raise ValueError(
+                f"{argument} must be a whole bit width such as 4 (or a name such as "
+                f"'bf16'), got {precision!r}"
+            )
+        precision = int(precision)
     if isinstance(precision, int):
         named = {32: "fp32", 16: "fp16", 8: "int8", 4: "int4"}
-        return _registry()[named[precision]] if precision in named else from_bits(precision)
-    if isinstance(precision, float) and precision.is_integer():
-        return get_precision(int(precision))
+        if precision in named:
+            return _registry()[named[precision]]
+        if not 1 <= precision <= 64:
+            raise ValueError(
+                f"{argument}: bits must be between 1 and 64, got "
+                f"{_check.shown(precision)}"
+            )
+        return from_bits(precision)
     if not isinstance(precision, str):
-        raise TypeError(f"precision must be a name such as 'bf16' or a bit width such as 4, "
-                        f"got {type(precision).__name__} {precision!r}")
+        raise TypeError(
+            f"{argument} must be a name such as 'bf16' or a bit width such as 4, "
+            f"got {type(precision).__name__} {_check.shown(precision)}"
+        )
+    _check.text(argument, precision)
+    bits = _bit_width(argument, precision)
+    if bits is not None:
+        return get_precision(bits, argument=argument)
     key = _check.normalise(precision)
-    if key.isdigit():
-        return get_precision(int(key))
-    for suffix in ("bit", "bits"):
-        if key.endswith(suffix) and key[: -len(suffix)].isdigit():
-            return get_precision(int(key[: -len(suffix)]))
     if key not in _registry():
-        raise _check.unknown("precision", precision, precision_names() + ["<bits, e.g. 4>"],
-                             what="precision")
+        known = precision_names() + ["<bits, e.g. 4>"]
+        raise _check.unknown(argument, precision, known, what="precision")
     return _registry()[key]

@@ -21,13 +21,21 @@ limit evaluations (24 for contexts up to :math:`2^{24}` tokens), a few milliseco
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from . import _check
 from .estimate import estimate, valid_tensor_parallel_sizes
-from .fit import CONTEXT_LIMIT, BATCH_LIMIT, DoesNotFit, fit, gpus_needed, max_batch, max_context
+from .fit import (
+    BATCH_LIMIT,
+    CONTEXT_LIMIT,
+    MAX_GPUS_LIMIT,
+    DoesNotFit,
+    fit,
+    gpus_needed,
+    max_batch,
+    max_context,
+)
 from .gpus import GPU, get_gpu
 from .models import ModelSpec, catalogue_entry, get_model
 from .tables import text_table
@@ -125,14 +133,23 @@ class SizingResult:
             sizes = ", ".join(map(str, self.tensor_parallel_sizes))
             out.append(f"GPU counts this model can be split over (up to 16): {sizes}.")
             return out
+        trained = self.model_max_context
         if self.max_context == 0:
             out.append(f"Not even a 1-token context fits at batch {self.batch}.")
+        elif trained and self.max_context >= trained:
+            out.append(
+                f"Longest context that fits at batch {self.batch}: "
+                f"{self.max_context:,} tokens, the model's own limit "
+                f"(max_position_embeddings)."
+            )
         else:
             limit = " (the search limit)" if self.max_context >= CONTEXT_LIMIT else ""
             out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens{limit}.")
-            if self.model_max_context and self.max_context > self.model_max_context:
-                out.append(f"The model itself was configured for at most {self.model_max_context:,} tokens "
-                           f"(max_position_embeddings).")
+        if trained and self.context > trained:
+            out.append(
+                f"The context asked for, {self.context:,} tokens, is longer than the "
+                f"model was built for ({trained:,} tokens, max_position_embeddings)."
+            )
         if self.max_batch == 0:
             out.append(f"Not even one sequence of {self.context:,} tokens fits.")
         else:
@@ -162,14 +179,7 @@ class SizingResult:
 
 
 def _from_config_text(text: str) -> tuple[ModelSpec, "int | None"]:
-    try:
-        cfg = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"the pasted config.json is not valid JSON (line {err.lineno}, column {err.colno}: "
-                         f"{err.msg})") from None
-    except RecursionError:
-        raise ValueError("the pasted config.json is nested too deeply to read") from None
-    return _from_config_dict(cfg)
+    return _from_config_dict(_check.json_text(text, "the pasted config.json"))
 
 
 def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
@@ -179,13 +189,31 @@ def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
     if isinstance(layers, int) and not isinstance(layers, bool) and layers > MAX_LAYERS:
         raise ValueError(f"config key 'num_hidden_layers' is {layers:,}; no published model has more than "
                          f"a few hundred layers (limit here: {MAX_LAYERS:,})")
-    name = cfg.get("_name_or_path") if isinstance(cfg.get("_name_or_path"), str) and cfg.get("_name_or_path") else None
+    given = cfg.get("_name_or_path")
+    name = None
+    if isinstance(given, str) and given.strip():
+        name = given[: _check.SHOWN_CHARS]
     spec = ModelSpec.from_hf_config(cfg, name=name or "pasted config")
-    return spec, _positive_int(cfg.get("max_position_embeddings"))
+    return spec, model_max_context(spec, cfg)
 
 
 def _positive_int(value: object) -> "int | None":
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def model_max_context(spec: ModelSpec, config: "dict | None" = None) -> "int | None":
+    """The longest context the model was built for (``max_position_embeddings``), or
+    ``None``.
+
+    Read from the spec when it records it, else from ``config`` (a multimodal wrapper's
+    from its ``text_config``, which is the model sized)."""
+    own = _positive_int(getattr(spec, "max_position_embeddings", None))
+    if own is not None or not isinstance(config, dict):
+        return own
+    text = config.get("text_config")
+    if isinstance(text, dict) and "max_position_embeddings" in text:
+        return _positive_int(text.get("max_position_embeddings"))
+    return _positive_int(config.get("max_position_embeddings"))
 
 
 def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | None"]:
@@ -193,7 +221,7 @@ def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | No
     a spec, a config dict, a ``config.json`` text (anything that starts with ``{``), or a catalogue
     name. Raises ``ValueError``/``TypeError`` with a message that names the problem."""
     if isinstance(model, ModelSpec):
-        return model, None
+        return model, model_max_context(model)
     if isinstance(model, dict):
         return _from_config_dict(model)
     if not isinstance(model, str):
@@ -201,10 +229,13 @@ def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | No
                         f"got {type(model).__name__}")
     if not model.strip():
         raise ValueError("no model given: choose one from the catalogue or paste a config.json")
-    if model.lstrip().startswith(("{", "[")):
+    if model.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
         return _from_config_text(model)
-    spec = get_model(model)
-    return spec, _positive_int(catalogue_entry(model)["config"].get("max_position_embeddings"))
+    try:
+        spec = get_model(model)
+    except ValueError as err:
+        raise _check.renamed(err, "name", "model") from None
+    return spec, model_max_context(spec, catalogue_entry(model)["config"])
 
 
 def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dtype: "str | None" = None,
@@ -220,22 +251,69 @@ def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dt
 
     Returns a :class:`SizingResult`; when an input is unusable its ``error`` holds the message
     (``ValueError``/``TypeError`` text from the checks, or a JSON syntax error with its position).
+    The longest context is searched up to the model's ``max_position_embeddings`` when
+    known. It does not raise for any input: an arithmetic failure is reported in
+    ``error`` too.
     """
     try:
-        spec, trained = resolve_model(model)
-        kv = None if kv_dtype is None or (isinstance(kv_dtype, str) and kv_dtype.strip().lower() == AUTO) else kv_dtype
-        options = dict(precision=precision, kv_dtype=kv, prefill_chunk=prefill_chunk)
-        for name, value, limit in (("context", context, CONTEXT_LIMIT), ("batch", batch, BATCH_LIMIT)):
-            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
-                raise ValueError(f"{name} must be at most {limit:,} here, got {value:,}")
-        if spec.param_count() > MAX_PARAMS:
-            raise ValueError(f"the config describes about 10^{len(str(spec.param_count())) - 1} parameters; "
-                             f"check its sizes (more than {MAX_PARAMS:.0e} is taken for a mistake)")
-        est = estimate(spec, context=context, batch=batch, **options)
-        g = get_gpu(gpu)
-        f = fit(est, g, n_gpus, gpu_memory_utilization=gpu_memory_utilization)
+        return _size(
+            model,
+            precision,
+            kv_dtype,
+            context,
+            batch,
+            gpu,
+            n_gpus,
+            gpu_memory_utilization,
+            prefill_chunk,
+        )
     except (ValueError, TypeError) as err:
         return SizingResult(error=_sentence(err))
+    except (
+        ArithmeticError,
+        RecursionError,
+        MemoryError,
+    ) as err:  # a last guard: never raise
+        return SizingResult(
+            error=_sentence(
+                ValueError(
+                    f"the inputs could not be sized ({type(err).__name__}); check the "
+                    f"config's sizes"
+                )
+            )
+        )
+
+
+def _size(
+    model,
+    precision,
+    kv_dtype,
+    context,
+    batch,
+    gpu,
+    n_gpus,
+    gpu_memory_utilization,
+    prefill_chunk,
+) -> SizingResult:
+    spec, trained = resolve_model(model)
+    options = dict(precision=precision, kv_dtype=kv_dtype, prefill_chunk=prefill_chunk)
+    for name, value, limit in (
+        ("context", context, CONTEXT_LIMIT),
+        ("batch", batch, BATCH_LIMIT),
+    ):
+        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            raise ValueError(
+                f"{name} must be at most {limit:,} here, got {_check.shown(value)}"
+            )
+    if spec.param_count() > MAX_PARAMS:
+        raise ValueError(
+            f"the config describes about 10^{len(str(spec.param_count())) - 1} "
+            f"parameters; "
+            f"check its sizes (more than {MAX_PARAMS:.0e} is taken for a mistake)"
+        )
+    est = estimate(spec, context=context, batch=batch, **options)
+    g = get_gpu(gpu, argument="gpu")
+    f = fit(est, g, n_gpus, gpu_memory_utilization=gpu_memory_utilization)
     util = gpu_memory_utilization
     try:
         needed: "int | None" = gpus_needed(est, g, gpu_memory_utilization=util, max_gpus=MAX_GPUS)
@@ -243,7 +321,16 @@ def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dt
         needed = None
     longest = widest = 0
     if not f.reason:
-        longest = max_context(spec, g, f.n_gpus, batch=est.batch, gpu_memory_utilization=util, **options)
+        limit = min(CONTEXT_LIMIT, trained) if trained else CONTEXT_LIMIT
+        longest = max_context(
+            spec,
+            g,
+            f.n_gpus,
+            batch=est.batch,
+            gpu_memory_utilization=util,
+            limit=limit,
+            **options,
+        )
         widest = max_batch(spec, g, f.n_gpus, context=est.context, gpu_memory_utilization=util, **options)
     return SizingResult(model=est.model, params=est.params, precision=est.precision, kv_dtype=est.kv_dtype,
                         context=est.context, batch=est.batch, gpu=g.name, n_gpus=f.n_gpus,
@@ -254,7 +341,7 @@ def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dt
 
 
 def _sentence(err: Exception) -> str:
-    text = str(err).strip() or type(err).__name__
+    text = " ".join(str(err).split()) or type(err).__name__
     return text[0].upper() + text[1:] + ("" if text.endswith((".", "?", ")")) else ".")
 
 
@@ -313,13 +400,23 @@ def fit_table(models: Iterable["ModelSpec | str"], gpus: Sequence["GPU | str"], 
     """For every model and format (rows) and GPU (columns): the fewest GPUs, using tensor parallelism
     over a size the model's heads allow, that hold the estimate for ``batch`` sequences of ``context``
     tokens. Bad names raise ``ValueError`` (this is for tables written by authors, not for widgets)."""
-    limit = _check.integer("max_gpus", max_gpus, minimum=1)
+    limit = _check.integer("max_gpus", max_gpus, minimum=1, maximum=MAX_GPUS_LIMIT)
     util = _check.number("gpu_memory_utilization", gpu_memory_utilization, maximum=1.0)
-    cards = tuple(get_gpu(g) for g in gpus)
+    models = _check.sequence("models", models, "catalogue names or ModelSpecs")
+    precisions = _check.sequence(
+        "precisions", precisions, "weight formats or bit widths"
+    )
+    gpus = _check.sequence("gpus", gpus, "GPU names")
+    cards = tuple(get_gpu(g, argument="gpus") for g in gpus)
     if not cards:
         raise ValueError("gpus must name at least one GPU")
     rows = []
     for m in models:
+        if not isinstance(m, (ModelSpec, str)):
+            raise TypeError(
+                f"models must hold catalogue names or ModelSpecs, got "
+                f"{type(m).__name__} {_check.shown(m)}"
+            )
         spec = m if isinstance(m, ModelSpec) else get_model(m)
         for p in precisions:
             est = estimate(spec, precision=p, context=context, batch=batch)

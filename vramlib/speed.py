@@ -49,14 +49,21 @@ __all__ = ["weights_read_bytes", "bytes_read_per_step", "decode_step_seconds_bou
 def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_dtype):
     """(spec, format, context, batch, kv dtype name) from a spec/name plus arguments, or an Estimate."""
     if isinstance(model, Estimate):
-        canonical = {"precision": lambda v: get_format(v).name, "context": int, "batch": int,
-                     "kv_dtype": lambda v: get_precision(v).name}
+        canonical = {
+            "precision": lambda v: get_format(v).name,
+            "context": lambda v: _check.integer("context", v, minimum=0),
+            "batch": lambda v: _check.integer("batch", v, minimum=1),
+            "kv_dtype": lambda v: get_precision(v, argument="kv_dtype").name,
+        }
         given = {"precision": precision, "context": context, "batch": batch, "kv_dtype": kv_dtype}
         for arg, value in given.items():
             own = getattr(model, arg)
             if value is not None and canonical[arg](value) != own:
-                raise ValueError(f"{arg}={value!r} disagrees with the estimate's {arg} ({own!r}); "
-                                 f"leave it out (None) to use the estimate's")
+                raise ValueError(
+                    f"{arg}={_check.shown(value)} disagrees with the estimate's {arg} "
+                    f"({own!r}); "
+                    f"leave it out (None) to use the estimate's"
+                )
         return model.spec, model.format, model.context, model.batch, model.kv_dtype
     if isinstance(model, str):
         spec = get_model(model)
@@ -64,7 +71,7 @@ def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_d
         spec = model
     else:
         raise TypeError(f"model must be a ModelSpec, an Estimate or a catalogue name, "
-                        f"got {type(model).__name__} {model!r}")
+                        f"got {type(model).__name__} {_check.shown(model)}")
     if precision is None:
         raise ValueError("precision is required with a model spec or name (e.g. 'bf16', 'Q4_K_M', 4)")
     if context is None:
@@ -72,7 +79,8 @@ def _inputs(model: "ModelSpec | Estimate | str", precision, context, batch, kv_d
     fmt = get_format(precision)
     t = _check.integer("context", context, minimum=0)
     b = _check.integer("batch", 1 if batch is None else batch, minimum=1)
-    kv = get_precision(kv_dtype if kv_dtype is not None else default_kv_dtype(fmt)).name
+    kv_given = kv_dtype if kv_dtype is not None else default_kv_dtype(fmt)
+    kv = get_precision(kv_given, argument="kv_dtype").name
     return spec, fmt, t, b, kv
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from numbers import Integral
 
 from . import _check
 
@@ -50,9 +51,35 @@ def canonical_unit(unit: str) -> str:
 
 
 def to_unit(n_bytes: int | float, unit: str) -> float:
-    """``n_bytes`` expressed in ``unit`` (a float; use :func:`format_bytes` to print it)."""
-    n = _check.number("n_bytes", n_bytes, minimum=0, inclusive=True)
-    return n / unit_bytes(unit)
+    """``n_bytes`` expressed in ``unit`` (a float; use :func:`format_bytes` to print
+    it).
+
+    Integers are divided exactly before rounding to a float; a result too large for a
+    float raises ``ValueError``."""
+    n = _bytes("n_bytes", n_bytes)
+    size = unit_bytes(unit)
+    try:
+        return float(n) / size if n <= 2**53 else float(Fraction(n, size))
+    except OverflowError:
+        raise ValueError(
+            f"n_bytes in {canonical_unit(unit)} is too large for a float, got "
+            f"{_check.shown(n_bytes)}; format_bytes prints it exactly"
+        ) from None
+
+
+def _bytes(name: str, value: object) -> "int | float":
+    """A byte count: a non-negative int kept exact (any size), or another real number as
+    a float."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        n = int(value)
+        if n < 0:
+            raise ValueError(f"{name} must be a number >= 0, got {_check.shown(n)}")
+        if n.bit_length() > 10_000:
+            raise ValueError(
+                f"{name} must have fewer than 3,000 digits, got {_check.shown(n)}"
+            )
+        return n
+    return _check.number(name, value, minimum=0, inclusive=True)
 
 
 def from_unit(value: int | float, unit: str) -> int:
@@ -77,14 +104,21 @@ def format_bytes(n_bytes: int | float, unit: str = "GB", digits: int = 1) -> str
     ``unit`` may also be ``"decimal"`` or ``"binary"``, which picks the largest prefix of that family
     that keeps the number at least 1.
     """
-    n = _check.number("n_bytes", n_bytes, minimum=0, inclusive=True)
-    digits = _check.integer("digits", digits, minimum=0)
+    n = _bytes("n_bytes", n_bytes)
+    digits = _check.integer("digits", digits, minimum=0, maximum=30)
     family = unit.strip().lower() if isinstance(unit, str) else unit
     if family in ("decimal", "binary"):
         choices = ("B",) + (DECIMAL if family == "decimal" else BINARY)
         unit = next((u for u in reversed(choices) if n >= UNITS[u]), "B")
     else:
         unit = canonical_unit(unit)
+    if isinstance(n, int) and n * 10**digits >= UNITS[unit] * 10**15:
+        # past what a float holds to the digit shown: round the exact quotient (half to
+        # even)
+        scaled = Fraction(n * 10**digits, UNITS[unit])
+        whole, frac = divmod(round(scaled), 10**digits)
+        text = f"{whole:,}" + (f".{frac:0{digits}d}" if digits and unit != "B" else "")
+        return f"{text} {unit}"
     if unit == "B":
         return f"{n:,.0f} B"
     return f"{n / UNITS[unit]:,.{digits}f} {unit}"

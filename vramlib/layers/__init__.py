@@ -23,7 +23,7 @@ The mixer kinds:
 * :class:`NoMixer`: no token mixer (Nemotron-H's MLP-only and expert-only layers).
 
 The feed-forward kinds: :class:`DenseMLP` (gated or plain), :class:`MoE` (routed and shared experts),
-:class:`NoFFN`.
+:class:`NoFFN`, and :class:`Gemma4FeedForward` (Gemma 4's dense MLP with experts beside it).
 
 Every mixer and feed-forward block also lists its linear layers by transformers' module names
 (:meth:`linears`), which is what LoRA targets by name.
@@ -33,10 +33,13 @@ The chapter :ref:`ch-kv-cache` derives the attention cache.
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
+from .gemma4 import Gemma4FeedForward
+from .labels import mixer_label
 from .latent import CompressedAttention
 from .layer import Layer
 from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 
-__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "LatentAttention",
+__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "Gemma4FeedForward",
+           "LatentAttention",
            "Layer", "Linear", "Mamba1", "Mamba2", "Mixer", "MoE", "NoFFN", "NoMixer",
-           "ParallelHybrid"]
+           "ParallelHybrid", "mixer_label"]

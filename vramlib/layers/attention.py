@@ -10,6 +10,14 @@ layer can still attend to:
 
 A layer that reuses an earlier layer's keys and values (``shares_kv``) caches nothing itself.
 
+vramlib counts :math:`\min(T, W)`, the span the next token reads, which is what an
+engine that reserves a window per sequence sets aside. transformers 5.24's
+``DynamicSlidingWindowLayer`` (used for sliding *and* chunked layers) keeps tensors of
+the last :math:`W - 1` (or :math:`C - 1`) tokens, but they are views into the step's
+concatenation of the old and new tokens: after a decoding step the memory they hold is
+:math:`\min(T, W)` tokens, vramlib's figure, and right after a prefill it is the whole
+prompt, :math:`T`, until the next step.
+
 :class:`LatentAttention` is DeepSeek-V3's multi-head latent attention: one row of
 :math:`r_{kv} + d_{rope}` elements per token (the compressed latent and the shared rotary key).
 With DeepSeek Sparse Attention's lightning indexer (DeepSeek-V3.2, GLM-5) it also caches
@@ -42,6 +50,21 @@ class Attention:
     Cache per sequence: :math:`\text{kept}(T) \cdot 2 \cdot \text{bytes}(n_{kv} d_h)`.
 
     ``names`` are transformers' module names: (q, k, v, o), or (qkv, o) for a fused projection.
+
+    Chunked attention (Llama 4, ``span="chunked"``, ``window`` = :math:`C`): a token
+    attends only to the earlier tokens of its own chunk of :math:`C`, so the next token
+    needs :math:`T \bmod C` of them, at most :math:`C - 1`. vramlib counts
+    :math:`\min(T, C)`, the bound, as for a sliding window; transformers' tensors show
+    :math:`\min(T, C - 1)` and its memory holds :math:`\min(T, C)` after a decoding step
+    (see above); vLLM reserves up to :math:`C` plus the tokens scheduled in one step
+    (``ChunkedLocalAttentionSpec`` in
+    https://github.com/vllm-project/vllm/blob/main/vllm/v1/kv_cache_interface.py).
+
+    Gemma 4 variants: ``k_eq_v`` (one projection gives both keys and values: no v
+    projection, yet keys and values are cached apart, as they are normalised
+    differently), and ``kv_proj=False`` (a layer that reads an earlier layer's keys and
+    values has no k/v projections and no k norm of its own; it comes with
+    ``shares_kv``).
     """
 
     hidden: int
@@ -56,6 +79,8 @@ class Attention:
     sinks: bool = False
     shares_kv: bool = False
     names: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    k_eq_v: bool = False
+    kv_proj: bool = True
 
     def __post_init__(self) -> None:
         for field in ("hidden", "heads", "kv_heads", "head_dim"):
@@ -74,6 +99,11 @@ class Attention:
             _check.integer("window", self.window, minimum=1)
         if len(self.names) not in (2, 4):
             raise ValueError(f"names must be (q, k, v, o) or (qkv, o), got {self.names!r}")
+        if (self.k_eq_v or not self.kv_proj) and len(self.names) != 4:
+            raise ValueError("k_eq_v and kv_proj=False need separate q, k, v, o names")
+        if not self.kv_proj and not self.shares_kv:
+            raise ValueError("a layer without k/v projections (kv_proj=False) must "
+                             "reuse another layer's keys and values (shares_kv=True)")
 
     @property
     def layer_type(self) -> str:
@@ -83,11 +113,18 @@ class Attention:
         """Tokens of one sequence this layer keeps: all, or at most its window or chunk."""
         return tokens if self.window is None else min(tokens, self.window)
 
+    def _kv_matrices(self) -> int:
+        """k and v projections the layer holds: 2, 1 (k_eq_v) or 0 (kv_proj=False)."""
+        return 0 if not self.kv_proj else 1 if self.k_eq_v else 2
+
     def params(self) -> dict[str, int]:
-        h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
-        norm = {"none": 0, "head": 2 * self.head_dim, "full": q + kv}[self.qk_norm]
-        return {"attention": 2 * h * q + 2 * h * kv,
-                "bias": (q + 2 * kv) * self.qkv_bias + h * self.o_bias,
+        h, q = self.hidden, self.heads * self.head_dim
+        kv = self.kv_heads * self.head_dim
+        n_kv, k_norm = self._kv_matrices(), int(self.kv_proj)
+        norm = {"none": 0, "head": (1 + k_norm) * self.head_dim,
+                "full": q + k_norm * kv}[self.qk_norm]
+        return {"attention": 2 * h * q + n_kv * h * kv,
+                "bias": (q + n_kv * kv) * self.qkv_bias + h * self.o_bias,
                 "norm": norm + self.heads * self.sinks}
 
     def _row_bytes(self, kv: Precision) -> int:
@@ -109,8 +146,10 @@ class Attention:
             return (Linear(self.names[0], h, q + 2 * kv, self.qkv_bias),
                     Linear(self.names[1], q, h, self.o_bias))
         qn, kn, vn, on = self.names
-        return (Linear(qn, h, q, self.qkv_bias), Linear(kn, h, kv, self.qkv_bias),
-                Linear(vn, h, kv, self.qkv_bias), Linear(on, q, h, self.o_bias))
+        kv_names = (kn, vn)[:self._kv_matrices()]
+        return (Linear(qn, h, q, self.qkv_bias),
+                *(Linear(n, h, kv, self.qkv_bias) for n in kv_names),
+                Linear(on, q, h, self.o_bias))
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ class MoE:
     ERNIE 4.5 stores as a parameter (DeepSeek-V3, GLM-4.5 and MiniMax-M2 keep theirs as a buffer,
     which is not counted); Hunyuan's router is named ``wg``; ERNIE 4.5 with ``use_bias`` has the
     shared expert's biases (``mlp_bias``).
+    gpt-oss adds biases: ``expert_bias`` gives each expert :math:`2I_e + H` (its gate/up and
+    down biases, ``bias``), ``router_bias`` the router :math:`E` (``bias``); its router and
+    Llama 4's are named ``router``.
     """
 
     hidden: int
@@ -85,6 +88,8 @@ class MoE:
     router_name: str = "gate"
     shared_names: tuple[str, ...] = ()
     score_bias_param: bool = False
+    expert_bias: bool = False
+    router_bias: bool = False
 
     kind = "moe"
 
@@ -106,27 +111,33 @@ class MoE:
 
     def expert_params(self) -> int:
         """Parameters of one routed expert: :math:`3 D I_e` gated, :math:`2 D I_e` plain
-        (:math:`D = H`, or the latent size)."""
+        (:math:`D = H`, or the latent size), plus its biases where it has them."""
+        return self._expert_weights() + self._expert_biases()
+
+    def _expert_weights(self) -> int:
         return (3 if self.gated else 2) * (self.latent or self.hidden) * self.width
 
+    def _expert_biases(self) -> int:
+        into = (2 if self.gated else 1) * self.width
+        return (into + (self.latent or self.hidden)) * self.expert_bias
+
     def params(self) -> dict[str, int]:
-        h, s, n = self.hidden, self.shared_width, 3 if self.gated else 2
+        h, s, n, e = self.hidden, self.shared_width, 3 if self.gated else 2, self.experts
         shared_bias = ((2 if self.gated else 1) * s + h) if s else 0
-        return {"mlp": self.experts * self.expert_params() + n * h * s
-                + 2 * h * self.latent,
-                "router": self.experts * (h + self.score_bias_param) + h * self.shared_gate,
+        return {"mlp": e * self._expert_weights() + n * h * s + 2 * h * self.latent,
+                "router": e * (h + self.score_bias_param) + h * self.shared_gate,
                 "bias": (shared_bias + (self.latent + h if self.latent else 0))
-                * self.mlp_bias}
+                * self.mlp_bias + e * self._expert_biases() + e * self.router_bias}
 
     def linears(self) -> tuple[Linear, ...]:
         h, e, w, s = self.hidden, self.experts, self.width, self.shared_width
-        d, b = self.latent or h, self.mlp_bias
-        out = [Linear(self.router_name, h, e, kind="router")]
+        d, b, eb = self.latent or h, self.mlp_bias, self.expert_bias
+        out = [Linear(self.router_name, h, e, self.router_bias, kind="router")]
         if self.gated:
-            out.append(Linear("gate_up_proj", d, 2 * w, count=e, kind="expert"))
+            out.append(Linear("gate_up_proj", d, 2 * w, eb, count=e, kind="expert"))
         else:
-            out.append(Linear("up_proj", d, w, count=e, kind="expert"))
-        out.append(Linear("down_proj", w, d, count=e, kind="expert"))
+            out.append(Linear("up_proj", d, w, eb, count=e, kind="expert"))
+        out.append(Linear("down_proj", w, d, eb, count=e, kind="expert"))
         if self.latent:
             out += [Linear("fc1_latent_proj", h, d, b, kind="mlp"),
                     Linear("fc2_latent_proj", d, h, b, kind="mlp")]
