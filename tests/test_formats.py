@@ -78,7 +78,8 @@ def test_gguf_linear_bits_are_the_base_type(name, base):
 
 def test_gguf_single_type_files():
     assert get_format("Q8_0").bits_by_group == {**{g: Q8_0 for g in GROUPS},
-                                                "router": 32, "norm": 32, "bias": 32}
+                                                "router": 32, "norm": 32, "bias": 32,
+                                                "vision": 16, "audio": 16}
     q6 = get_format("Q6_K")
     assert [q6.bits_for(g) for g in ("embedding", "lm_head", "attention", "mlp")] == [Q6_K] * 4
     for name, base in (("Q4_0", Q4_0), ("Q5_0", Q5_0), ("Q5_K_S", Q5_K), ("Q3_K_S", Q3_K)):

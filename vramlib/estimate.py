@@ -118,6 +118,8 @@ class Estimate:
     # the weights as published (vramlib.checkpoint), when the precision was not given
     published: object = field(default=None, repr=False, compare=False)
     kv_dtype_auto: bool = field(default=False, repr=False)
+    # context tokens the images added (already in ``context``): vramlib.multimodal
+    image_tokens: int = field(default=0, repr=False)
 
     @property
     def total_bytes(self) -> int:
@@ -210,7 +212,8 @@ class Estimate:
 def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
              context: int = 4096,
              batch: int = 1, kv_dtype: "str | None" = None, prefill_chunk: "int | None" = None,
-             overhead: str = "vramlib", flat_factor: float = 1.2) -> Estimate:
+             overhead: str = "vramlib", flat_factor: float = 1.2, images: int = 0,
+             image_size: "tuple[int, int] | None" = None) -> Estimate:
     r"""Estimate the memory to serve ``model`` (a :class:`ModelSpec` or a catalogue name).
 
     ``precision`` is a weight format (``"bf16"``, ``"Q4_K_M"``, ``"gptq-4bit-128g"``, a bit width …),
@@ -220,7 +223,9 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
     All arithmetic is on integers (and exact fractions), so the bytes are exact at any
-    size.
+    size. ``images`` per sequence (of ``image_size`` = (width, height) pixels) add their
+    tokens to ``context`` (:func:`vramlib.multimodal.image_tokens`; ``image_tokens`` on the
+    result); a family whose count depends on the size needs ``image_size``.
     """
     spec = _resolve_spec(model)
     published = None
@@ -231,6 +236,11 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
             published = published_for(spec)
     fmt = format_for_model(get_format(precision, argument="precision"), spec)
     context = _check.integer("context", context, minimum=1)
+    added = 0
+    if _check.integer("images", images, minimum=0):  # multimodal hook (issue 13)
+        from .multimodal import tokens_for_images
+        added = tokens_for_images(spec, images, image_size)
+        context += added
     batch = _check.integer("batch", batch, minimum=1)
     if not isinstance(overhead, str) or overhead not in OVERHEAD_MODELS:
         raise _check.unknown("overhead", overhead, OVERHEAD_MODELS, what="overhead model")
@@ -246,7 +256,7 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
                   params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
                   overhead_model=overhead, flat_factor=flat_factor, published=published,
-                  kv_dtype_auto=auto)
+                  kv_dtype_auto=auto, image_tokens=added)
     if published is not None:
         common["precision"] = f"as published: {published.label}"
     probe = Estimate(kv_dtype=kv_name, weights_bytes=0, kv_cache_bytes=0, activation_bytes=0,

@@ -37,8 +37,12 @@ from .layers import Layer, LatentAttention, Linear
 from .layers.stack import uniform_stack
 from .towers import Tower
 
-GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias", "vision",
-          "audio")
+GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
+#: the towers of a multimodal checkpoint (:mod:`vramlib.multimodal`): keys of
+#: :meth:`ModelSpec.param_groups` only for a model that has them, so that a language
+#: model's groups stay the seven above
+TOWER_GROUPS = ("vision", "audio")
+ALL_GROUPS = GROUPS + TOWER_GROUPS
 SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
 
 
@@ -296,8 +300,8 @@ class ModelSpec:
         * ``bias``: biases of linear layers.
 
         * ``vision``, ``audio``: the towers of a multimodal checkpoint, encoder and
-          projector together (:attr:`towers`; :mod:`vramlib.multimodal`); 0 for a
-          language model alone.
+          projector together (:attr:`towers`; :mod:`vramlib.multimodal`); present
+          only when the model has towers (:data:`TOWER_GROUPS`).
 
         ``extra_params`` adds model-level parts a family has besides these (per-layer input
         embeddings, for example), by group.
@@ -321,6 +325,8 @@ class ModelSpec:
                 total[group] += n * count
         for group, count in self.extra_params:
             total[group] += count
+        if self.towers:
+            total.update(dict.fromkeys(TOWER_GROUPS, 0))
         for tower in self.towers:
             total[tower.kind] += tower.params
         return total

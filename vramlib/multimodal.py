@@ -328,3 +328,210 @@ def _qwen3_vl_moe_text(r):
 
 TEXT_READERS = {"qwen2_5_vl_text": _qwen2_5_vl_text, "qwen3_vl_text": _qwen3_vl_text,
                 "qwen3_vl_moe_text": _qwen3_vl_moe_text}
+
+
+# ---- images in the context: how many tokens one image becomes ------------------------------
+
+#: the processors' class defaults in transformers 5.24 that the counts below read when the
+#: caller gives none (a checkpoint's preprocessor_config.json may set others: pass them)
+PROCESSOR_DEFAULTS: dict[str, dict[str, int]] = {
+    # Qwen2VLImageProcessor: min_pixels 56*56, max_pixels 28*28*1280
+    "qwen": dict(min_pixels=56 * 56, max_pixels=28 * 28 * 1280),
+    # Llama4ImageProcessor: max_patches 16 tiles, resize_to_max_canvas False
+    "llama4": dict(max_patches=16),
+    # Gemma4ImageProcessor: max_soft_tokens 280
+    "gemma4": dict(max_soft_tokens=280),
+    # Idefics3ImageProcessor / SmolVLMImageProcessor: size longest_edge 4*364,
+    # max_image_size longest_edge 364
+    "idefics3": dict(longest_edge=4 * 364, max_image_size=364),
+}
+
+
+def _vision(spec: Any) -> Tower:
+    found = [t for t in getattr(spec, "towers", ()) if t.kind == "vision"]
+    if not found:
+        label = getattr(spec, "name", None) or getattr(spec, "model_type", spec)
+        raise ValueError(f"{label} has no vision tower: images add no tokens to a "
+                         f"language model alone")
+    return found[0]
+
+
+def _qwen(keys: dict, w: int, h: int, min_pixels: int, max_pixels: int) -> int:
+    """Qwen2-VL's ``smart_resize``: each side rounded to a multiple of
+    :math:`f = p m` (patch times merge), the area brought within [min, max] pixels;
+    one token per :math:`f \\times f` cell, plus <|vision_start|> and <|vision_end|>."""
+    f = keys["patch_size"] * keys["spatial_merge_size"]
+    if max(h, w) / min(h, w) > 200:
+        raise ValueError(f"an image of {w}x{h} pixels is refused by the processor: "
+                         f"its aspect ratio exceeds 200")
+    hb, wb = round(h / f) * f, round(w / f) * f
+    if hb * wb > max_pixels:
+        beta = math.sqrt(h * w / max_pixels)
+        hb = max(f, math.floor(h / beta / f) * f)
+        wb = max(f, math.floor(w / beta / f) * f)
+    elif hb * wb < min_pixels:
+        beta = math.sqrt(min_pixels / (h * w))
+        hb, wb = math.ceil(h * beta / f) * f, math.ceil(w * beta / f) * f
+    return (hb // f) * (wb // f) + 2
+
+
+def _llama4(keys: dict, w: int, h: int, max_patches: int) -> int:
+    """Llama 4: the image fits the smallest canvas of up to ``max_patches`` square tiles
+    it can be upscaled into without distortion (else the least downscaled); each tile
+    and one global view give :math:`(S/p)^2 r^2` tokens (:math:`r` the pixel-shuffle
+    ratio, 0.5: 144 for 336-pixel tiles), with separators between tiles and rows and
+    <|image_start|>, <|image|>, <|image_end|>."""
+    side = keys["image_size"]
+    canvases = []
+    for chunks in range(max_patches, 0, -1):
+        for a in range(1, chunks + 1):
+            if chunks % a == 0:
+                canvases.append((a, chunks // a))
+    scales = [min(a * side / h, b * side / w) for a, b in canvases]
+    up = [s for s in scales if s >= 1]
+    pick = min(up) if up else max(scales)
+    rows, cols = min((c for c, s in zip(canvases, scales) if s == pick),
+                     key=lambda c: c[0] * c[1])
+    per_tile = (side // keys["patch_size"]) ** 2 // 4  # downsample ratio 1/0.5**2
+    tiles = rows * cols * per_tile + rows * (cols - 1) + rows if rows * cols > 1 else 0
+    return tiles + 1 + per_tile + 2
+
+
+def _pixtral(keys: dict, w: int, h: int, longest_edge: int) -> int:
+    """Pixtral (Mistral 3): the image shrunk to fit ``longest_edge``, then one token per
+    :math:`pm \\times pm` cell (rounded up), an [IMG_BREAK] after each row and
+    [IMG_END] in place of the last."""
+    cell = keys["patch_size"] * keys["spatial_merge_size"]
+    ratio = max(h / longest_edge, w / longest_edge)
+    if ratio > 1:
+        h, w = int(math.floor(h / ratio)), int(math.floor(w / ratio))
+    rows, cols = (h - 1) // cell + 1, (w - 1) // cell + 1
+    return rows * (cols + 1)
+
+
+def _idefics3(keys: dict, w: int, h: int, longest_edge: int,
+              max_image_size: int) -> int:
+    """Idefics3 / SmolVLM: the image resized to ``longest_edge`` (even sides), cut
+    into tiles of ``max_image_size``; each tile and one global view give
+    :math:`((S/p)^2 / s^2)` tokens (:math:`S` the encoder's image size, :math:`s` the
+    scale factor), with a <fake_token_around_image> and a <row_i_col_j> tag per tile,
+    a newline per row and the global view's three markers. Counted as the processor
+    does when the tokenizer merges "\\n\\n" into one token."""
+    seq = (keys["image_size"] // keys["patch_size"]) ** 2 // keys["scale_factor"] ** 2
+    aspect = w / h
+    if w >= h:
+        w, h = longest_edge, int(longest_edge / aspect)
+        h += h % 2
+    else:
+        h, w = longest_edge, int(longest_edge * aspect)
+        w += w % 2
+    h, w = max(h, 1), max(w, 1)
+    if w >= h and w > 4096:
+        w, h = 4096, int(4096 / (w / h))
+    elif h > w and h > 4096:
+        h, w = 4096, int(4096 * (w / h))
+    h, w = max(h, 1), max(w, 1)
+    rh = math.ceil(h / max_image_size) * max_image_size
+    rw = math.ceil(w / max_image_size) * max_image_size
+    rows = cols = 0
+    if rh > max_image_size or rw > max_image_size:
+        rows, cols = math.ceil(rh / max_image_size), math.ceil(rw / max_image_size)
+    return seq + 3 + rows * ((seq + 2) * cols + 1)
+
+
+def _gemma4(keys: dict, w: int, h: int, max_soft_tokens: int) -> int:
+    """Gemma 4: the image scaled to at most ``max_soft_tokens`` pooled cells (each
+    :math:`k p` pixels square, :math:`k` the pooling kernel), keeping its aspect
+    ratio; one soft token per cell, between <start_of_image> and <end_of_image>."""
+    p, k = keys["patch_size"], keys["pooling_kernel_size"]
+    max_patches = max_soft_tokens * k * k
+    factor = math.sqrt(max_patches * p * p / (h * w))
+    side = k * p
+    th = int(math.floor(factor * h / side)) * side
+    tw = int(math.floor(factor * w / side)) * side
+    if th == 0 and tw == 0:
+        raise ValueError(f"an image of {w}x{h} pixels resizes to nothing")
+    longest = (max_patches // (k * k)) * side
+    if th == 0:
+        th, tw = side, min(int(math.floor(w / h)) * side, longest)
+    elif tw == 0:
+        tw, th = side, min(int(math.floor(h / w)) * side, longest)
+    return (th // p) * (tw // p) // (k * k) + 2
+
+
+def image_tokens(spec: Any, width: int, height: int, **processor: int) -> int:
+    r"""Context tokens one image of ``width`` x ``height`` pixels becomes, as the
+    family's processor in transformers 5.24 lays it out: the positions the image's
+    embeddings fill plus the marker tokens the processor itself inserts around them.
+
+    * Gemma 3: fixed, ``mm_tokens_per_image`` (256) soft tokens plus <start_of_image>
+      and <end_of_image>: 258 (without pan-and-scan; the processor also puts two
+      blank lines of text around them).
+    * LLaVA: fixed, :math:`(S/p)^2` (576 for a 336-pixel CLIP with patch 14); the image
+      is resized to the encoder's size.
+    * Qwen2.5-VL, Qwen3-VL, Qwen3.5: :math:`\lceil h'/f \rceil \lceil w'/f \rceil + 2`
+      after ``smart_resize`` (``min_pixels``, ``max_pixels``; :math:`f` = 28 or 32).
+    * Mistral 3 (Pixtral): rows x (columns + 1) of :math:`pm`-pixel cells after fitting
+      ``longest_edge`` (default: the encoder's ``image_size``).
+    * Idefics3, SmolVLM: tiles of ``max_image_size`` plus a global view, each
+      :math:`(S/p)^2/s^2` tokens (169 for Idefics3's 364-pixel tiles), with markers.
+    * Llama 4: up to ``max_patches`` (16) 336-pixel tiles plus a global view, 144 tokens
+      each, with separators and three markers (147 for one tile).
+    * Gemma 4: at most ``max_soft_tokens`` (280) pooled cells plus two markers.
+
+    ``processor`` overrides the processor's settings named above (a checkpoint's
+    ``preprocessor_config.json`` may set them); unknown names are refused.
+    """
+    tower = _vision(spec)
+    width = _check.integer("width", width)
+    height = _check.integer("height", height)
+    keys = dict(tower.image)
+    wrapper = tower.wrapper
+
+    def opts(family: str, **extra: int) -> dict[str, int]:
+        allowed = {**PROCESSOR_DEFAULTS.get(family, {}), **extra}
+        for name in processor:
+            if name not in allowed:
+                raise _check.unknown("processor setting", name, allowed,
+                                     what=f"{wrapper} processor setting")
+        return {k: _check.integer(k, processor.get(k, v)) for k, v in allowed.items()}
+
+    if wrapper == "gemma3":
+        opts("gemma3")
+        return keys["mm_tokens_per_image"] + 2
+    if wrapper == "llava":
+        opts("llava")
+        return (keys["image_size"] // keys["patch_size"]) ** 2
+    if wrapper.startswith(("qwen2_5_vl", "qwen3")):
+        return _qwen(keys, width, height, **opts("qwen"))
+    if wrapper == "mistral3":
+        return _pixtral(keys, width, height, **opts("mistral3",
+                                                     longest_edge=keys["image_size"]))
+    if wrapper in ("idefics3", "smolvlm"):
+        return _idefics3(keys, width, height, **opts("idefics3"))
+    if wrapper == "llama4":
+        return _llama4(keys, width, height, **opts("llama4"))
+    if wrapper == "gemma4":
+        return _gemma4(keys, width, height, **opts("gemma4"))
+    raise ValueError(f"no image-token rule for a {wrapper} model")  # pragma: no cover
+
+
+#: families whose image becomes a fixed number of tokens whatever its size
+FIXED_PER_IMAGE = ("gemma3", "llava")
+
+
+def tokens_for_images(spec: Any, images: int, image_size: Any = None) -> int:
+    """Context tokens ``images`` images of ``image_size`` = (width, height) add, for
+    :func:`vramlib.estimate`. The size may be left out only where the count is fixed."""
+    tower = _vision(spec)
+    if image_size is None:
+        if tower.wrapper not in FIXED_PER_IMAGE:
+            raise ValueError(f"image_size=(width, height) is required: a {tower.wrapper} "
+                             f"image becomes a number of tokens that depends on its size")
+        width = height = 1
+    else:
+        if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2):
+            raise TypeError(f"image_size must be (width, height) in pixels, got "
+                            f"{_check.shown(image_size)}")
+        width, height = image_size
+    return images * image_tokens(spec, width, height)
