@@ -313,7 +313,8 @@ def llama4(s: Sub, p: Parts) -> tuple[int, int]:
     if h % heads:
         raise ValueError(f"config key '{s.where}.hidden_size' ({h}) must be a multiple "
                          f"of '{s.where}.num_attention_heads' ({heads})")
-    p.other += c * patch * patch * h + h + ((image // patch) ** 2 + 1) * h + 4 * h
+    p.other += h + ((image // patch) ** 2 + 1) * h + 4 * h
+    p.linear("patch_embedding", c * patch * patch, h)
     _vit_layers(p, h, i, n, attn=("q_proj", "k_proj", "v_proj", "o_proj"))
     p_in, p_out = s.int("projector_input_dim"), s.int("projector_output_dim")
     p.linear("fc1", i, p_in, False, kind="projector")
@@ -331,7 +332,8 @@ def gemma4_vision(s: Sub, p: Parts) -> tuple[int, int]:
     heads, kv, d = s.int("num_attention_heads"), s.int("num_key_value_heads"), s.int("head_dim")
     _activation(s, "hidden_activation")
     patch = s.int("patch_size")
-    p.other += 3 * patch * patch * h + 2 * s.int("position_embedding_size") * h
+    p.other += 2 * s.int("position_embedding_size") * h
+    p.linear("input_proj", 3 * patch * patch, h)
     p.linear("q_proj", h, heads * d, False, n)
     p.linear("k_proj", h, kv * d, False, n)
     p.linear("v_proj", h, kv * d, False, n)
