@@ -501,9 +501,10 @@ def spec_fields(cfg: dict) -> dict:
         others = [k for k in cfg if k.endswith(("vision_config", "audio_config"))
                   and cfg[k] is not None]
         if others:
-            raise ValueError(f"config keys {', '.join(map(repr, others))} describe towers "
-                             f"of a {model_type} model that vramlib does not read; it "
-                             f"refuses rather than size the language model alone")
+            raise ValueError(
+                f"config keys {', '.join(map(repr, others))} describe towers of a "
+                f"{model_type} model that vramlib does not read; it refuses rather "
+                f"than size the language model alone")
         cfg, model_type = inner, text_type
     if not isinstance(model_type, str) or model_type not in _READERS:
         raise _unknown_model_type(model_type)

@@ -223,9 +223,10 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
     All arithmetic is on integers (and exact fractions), so the bytes are exact at any
-    size. ``images`` per sequence (of ``image_size`` = (width, height) pixels) add their
-    tokens to ``context`` (:func:`vramlib.multimodal.image_tokens`; ``image_tokens`` on the
-    result); a family whose count depends on the size needs ``image_size``.
+    size. ``images`` per sequence (of ``image_size`` = (width, height) pixels) add
+    their tokens to ``context`` (:func:`vramlib.multimodal.image_tokens`;
+    ``image_tokens`` on the result); a family whose count depends on the size needs
+    ``image_size``.
     """
     spec = _resolve_spec(model)
     published = None

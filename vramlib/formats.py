@@ -1,8 +1,9 @@
 r"""Weight formats: how many bits each kind of parameter takes once a model is stored a given way.
 
-A model's parameters fall into nine groups (the keys of ``ModelSpec.param_groups()``):
-``embedding``, ``lm_head``, ``attention``, ``mlp``, ``router``, ``norm``, ``bias``, and the
-multimodal towers ``vision`` and ``audio`` (see :data:`GROUPS`). A format
+A model's parameters fall into nine groups (the keys of
+``ModelSpec.param_groups()``): ``embedding``, ``lm_head``, ``attention``, ``mlp``,
+``router``, ``norm``, ``bias``, and the multimodal towers ``vision`` and ``audio``
+(see :data:`GROUPS`). A format
 gives each group a storage cost :math:`b_g` in bits per parameter, derived from the format's own
 layout (its block struct, or the tensors a quantized linear layer registers), and the weights take
 
@@ -36,11 +37,13 @@ from typing import Mapping
 from . import _check, _data
 from .precisions import Precision, get_precision
 
-GROUPS: tuple[str, ...] = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias",
-                           "vision", "audio")
-"""The parameter groups a format assigns bits to (the keys of ``ModelSpec.param_groups()``).
+GROUPS: tuple[str, ...] = ("embedding", "lm_head", "attention", "mlp", "router",
+                           "norm", "bias", "vision", "audio")
+"""The parameter groups a format assigns bits to (the keys of
+``ModelSpec.param_groups()``).
 
-``vision`` and ``audio`` are the towers of multimodal checkpoints (encoder and projector).
+``vision`` and ``audio`` are the towers of multimodal checkpoints (encoder and
+projector).
 Quantized checkpoints leave them unquantized (their quantization configs' ignore and
 skip lists name the vision model; llama.cpp keeps them in a separate f16 ``mmproj``
 file), so every quantized format gives them 16 bits; a uniform format (``fp16``,

@@ -220,9 +220,10 @@ class ModelSpec:
         Plain JSON only; nothing is executed. Absent keys take the defaults of transformers'
         configuration class for the ``model_type`` (5.17), except that ``hidden_size``,
         ``num_hidden_layers`` and ``num_attention_heads`` must be present. A multimodal
-        config (``gemma3``, ``qwen2_5_vl``, ``llava``...: :data:`vramlib.multimodal.SUPPORTED`)
-        is read as its language model (``text_config``, by that model's own reader) plus
-        its towers (:attr:`towers`). Supported types: see ``SUPPORTED_MODEL_TYPES``.
+        config (``gemma3``, ``qwen2_5_vl``, ``llava``...:
+        :data:`vramlib.multimodal.SUPPORTED`) is read as its language model
+        (``text_config``, by that model's own reader) plus its towers (:attr:`towers`).
+        Supported types: see ``SUPPORTED_MODEL_TYPES``.
         """
         if name is not None:
             _check.text("name", name)
@@ -334,7 +335,8 @@ class ModelSpec:
     def param_count(self) -> int:
         """Every parameter transformers builds for this model (tied embeddings once), exactly.
 
-        Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``;
+        Equal to ``sum(p.numel() for p in
+        AutoModelForCausalLM.from_config(cfg).parameters())``;
         for a multimodal checkpoint, to the same sum over the full model its
         ``architectures`` names (``*ForConditionalGeneration``), towers included.
         Not included: buffers (rotary tables, DeepSeek's router correction bias) and

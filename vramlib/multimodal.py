@@ -31,6 +31,7 @@ text model and follows ``text_config``.
 
 Images become tokens in the language model's context: :func:`image_tokens`.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,12 +70,16 @@ def _feature_layers(w: Sub) -> int:
     value = w.raw("vision_feature_layer")
     if isinstance(value, (list, tuple)):
         if not value:
-            raise ValueError(f"config key 'vision_feature_layer' must name at least one "
-                             f"layer, got {_check.shown(value)}")
+            raise ValueError(
+                f"config key 'vision_feature_layer' must name at least one "
+                f"layer, got {_check.shown(value)}"
+            )
         return len(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"config key 'vision_feature_layer' must be an integer or a list "
-                        f"of integers, got {_check.shown(value)}")
+        raise TypeError(
+            f"config key 'vision_feature_layer' must be an integer or a list "
+            f"of integers, got {_check.shown(value)}"
+        )
     return 1
 
 
@@ -90,8 +95,13 @@ def _gemma4(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
 
 def _llava(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
     ht, bias = text["hidden_size"], w.flag("multimodal_projector_bias")
-    p.linear("linear_1", v.int("hidden_size") * _feature_layers(w), ht, bias,
-             kind="projector")
+    p.linear(
+        "linear_1",
+        v.int("hidden_size") * _feature_layers(w),
+        ht,
+        bias,
+        kind="projector",
+    )
     p.linear("linear_2", ht, ht, bias, kind="projector")
 
 
@@ -104,7 +114,9 @@ def _mistral3(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
 
 def _idefics3(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
     s = w.int("scale_factor")
-    p.linear("proj", v.int("hidden_size") * s * s, text["hidden_size"], kind="projector")
+    p.linear(
+        "proj", v.int("hidden_size") * s * s, text["hidden_size"], kind="projector"
+    )
 
 
 def _own_merger(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
@@ -112,8 +124,9 @@ def _own_merger(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
 
 
 def _llama4(w: Sub, text: dict, key: str, p: Parts, v: Sub) -> None:
-    p.linear("linear_1", v.int("vision_output_dim"), text["hidden_size"],
-             kind="projector")
+    p.linear(
+        "linear_1", v.int("vision_output_dim"), text["hidden_size"], kind="projector"
+    )
 
 
 def _slot(key: str, default: str, *accepted: str, optional: bool = False) -> _Slot:
@@ -127,69 +140,129 @@ _AUTO_VISION = ("siglip_vision_model", "clip_vision_model", "pixtral")
 _ANY = ()
 
 WRAPPERS: dict[str, _Wrapper] = {
-    "gemma3": _Wrapper(_slot("text_config", "gemma3_text"),
-                       (_slot(_VISION, "siglip_vision_model", *_AUTO_VISION[1:]),),
-                       dict(tie_word_embeddings=True, mm_tokens_per_image=256), _gemma3),
-    "gemma4": _Wrapper(_slot("text_config", "gemma4_text"),
-                       (_slot(_VISION, "gemma4_vision", optional=True),
-                        _slot("audio_config", "gemma4_audio", optional=True)),
-                       dict(tie_word_embeddings=True), _gemma4),
-    "llava": _Wrapper(_Slot("text_config", "llama", _ANY),
-                      (_slot(_VISION, "clip_vision_model", *_AUTO_VISION),),
-                      dict(tie_word_embeddings=False, vision_feature_layer=-2,
-                           multimodal_projector_bias=True, image_seq_length=576,
-                           vision_feature_select_strategy="default"),
-                      _llava, tie="outer_or_text"),
-    "mistral3": _Wrapper(_Slot("text_config", "mistral", _ANY),
-                         (_slot(_VISION, "pixtral", *_AUTO_VISION),),
-                         dict(tie_word_embeddings=True, vision_feature_layer=-1,
-                              multimodal_projector_bias=False, spatial_merge_size=2),
-                         _mistral3),
-    "idefics3": _Wrapper(_Slot("text_config", "llama", _ANY),
-                         (_slot(_VISION, "idefics3_vision"),),
-                         dict(tie_word_embeddings=False, scale_factor=2), _idefics3),
-    "smolvlm": _Wrapper(_Slot("text_config", "llama", _ANY),
-                        (_slot(_VISION, "smolvlm_vision"),),
-                        dict(tie_word_embeddings=False, scale_factor=2), _idefics3),
-    "qwen2_5_vl": _Wrapper(_slot("text_config", "qwen2_5_vl_text"),
-                           (_slot(_VISION, "qwen2_5_vl_vision", "qwen2_5_vl"),),
-                           dict(tie_word_embeddings=False), _own_merger,
-                           tie="outer_or_text", flat_text=True),
-    "qwen3_vl": _Wrapper(_slot("text_config", "qwen3_vl_text"),
-                         (_slot(_VISION, "qwen3_vl_vision", "qwen3_vl"),),
-                         dict(tie_word_embeddings=False), _own_merger),
-    "qwen3_vl_moe": _Wrapper(_slot("text_config", "qwen3_vl_moe_text"),
-                             (_slot(_VISION, "qwen3_vl_moe_vision", "qwen3_vl_moe"),),
-                             dict(tie_word_embeddings=False), _own_merger),
-    "qwen3_5": _Wrapper(_slot("text_config", "qwen3_5_text"),
-                        (_slot(_VISION, "qwen3_5_vision", "qwen3_5"),),
-                        dict(tie_word_embeddings=False), _own_merger),
-    "qwen3_5_moe": _Wrapper(_slot("text_config", "qwen3_5_moe_text"),
-                            (_slot(_VISION, "qwen3_5_moe_vision", "qwen3_5_moe"),),
-                            dict(tie_word_embeddings=False), _own_merger),
-    "llama4": _Wrapper(_slot("text_config", "llama4_text"),
-                       (_slot(_VISION, "llama4_vision_model"),),
-                       dict(), _llama4, tie="text"),
+    "gemma3": _Wrapper(
+        _slot("text_config", "gemma3_text"),
+        (_slot(_VISION, "siglip_vision_model", *_AUTO_VISION[1:]),),
+        dict(tie_word_embeddings=True, mm_tokens_per_image=256),
+        _gemma3,
+    ),
+    "gemma4": _Wrapper(
+        _slot("text_config", "gemma4_text"),
+        (
+            _slot(_VISION, "gemma4_vision", optional=True),
+            _slot("audio_config", "gemma4_audio", optional=True),
+        ),
+        dict(tie_word_embeddings=True),
+        _gemma4,
+    ),
+    "llava": _Wrapper(
+        _Slot("text_config", "llama", _ANY),
+        (_slot(_VISION, "clip_vision_model", *_AUTO_VISION),),
+        dict(
+            tie_word_embeddings=False,
+            vision_feature_layer=-2,
+            multimodal_projector_bias=True,
+            image_seq_length=576,
+            vision_feature_select_strategy="default",
+        ),
+        _llava,
+        tie="outer_or_text",
+    ),
+    "mistral3": _Wrapper(
+        _Slot("text_config", "mistral", _ANY),
+        (_slot(_VISION, "pixtral", *_AUTO_VISION),),
+        dict(
+            tie_word_embeddings=True,
+            vision_feature_layer=-1,
+            multimodal_projector_bias=False,
+            spatial_merge_size=2,
+        ),
+        _mistral3,
+    ),
+    "idefics3": _Wrapper(
+        _Slot("text_config", "llama", _ANY),
+        (_slot(_VISION, "idefics3_vision"),),
+        dict(tie_word_embeddings=False, scale_factor=2),
+        _idefics3,
+    ),
+    "smolvlm": _Wrapper(
+        _Slot("text_config", "llama", _ANY),
+        (_slot(_VISION, "smolvlm_vision"),),
+        dict(tie_word_embeddings=False, scale_factor=2),
+        _idefics3,
+    ),
+    "qwen2_5_vl": _Wrapper(
+        _slot("text_config", "qwen2_5_vl_text"),
+        (_slot(_VISION, "qwen2_5_vl_vision", "qwen2_5_vl"),),
+        dict(tie_word_embeddings=False),
+        _own_merger,
+        tie="outer_or_text",
+        flat_text=True,
+    ),
+    "qwen3_vl": _Wrapper(
+        _slot("text_config", "qwen3_vl_text"),
+        (_slot(_VISION, "qwen3_vl_vision", "qwen3_vl"),),
+        dict(tie_word_embeddings=False),
+        _own_merger,
+    ),
+    "qwen3_vl_moe": _Wrapper(
+        _slot("text_config", "qwen3_vl_moe_text"),
+        (_slot(_VISION, "qwen3_vl_moe_vision", "qwen3_vl_moe"),),
+        dict(tie_word_embeddings=False),
+        _own_merger,
+    ),
+    "qwen3_5": _Wrapper(
+        _slot("text_config", "qwen3_5_text"),
+        (_slot(_VISION, "qwen3_5_vision", "qwen3_5"),),
+        dict(tie_word_embeddings=False),
+        _own_merger,
+    ),
+    "qwen3_5_moe": _Wrapper(
+        _slot("text_config", "qwen3_5_moe_text"),
+        (_slot(_VISION, "qwen3_5_moe_vision", "qwen3_5_moe"),),
+        dict(tie_word_embeddings=False),
+        _own_merger,
+    ),
+    "llama4": _Wrapper(
+        _slot("text_config", "llama4_text"),
+        (_slot(_VISION, "llama4_vision_model"),),
+        dict(),
+        _llama4,
+        tie="text",
+    ),
 }
 SUPPORTED = tuple(WRAPPERS)
 
 #: keys of a wrapper config that are not the flat text config of Qwen2.5-VL
-_OUTER_KEYS = ("model_type", "architectures", "vision_config", "text_config",
-               "image_token_id", "video_token_id", "vision_start_token_id",
-               "vision_end_token_id", "vision_token_id", "quantization_config")
+_OUTER_KEYS = (
+    "model_type",
+    "architectures",
+    "vision_config",
+    "text_config",
+    "image_token_id",
+    "video_token_id",
+    "vision_start_token_id",
+    "vision_end_token_id",
+    "vision_token_id",
+    "quantization_config",
+)
 
 
 def _sub_type(wrapper: str, slot: _Slot, cfg: dict) -> str:
     given = cfg.get("model_type", slot.default)
     if not isinstance(given, str):
-        raise TypeError(f"config key '{slot.key}.model_type' must be a string, got "
-                        f"{_check.shown(given)}")
+        raise TypeError(
+            f"config key '{slot.key}.model_type' must be a string, got "
+            f"{_check.shown(given)}"
+        )
     if slot.accepted and given not in slot.accepted:
         kind = "language model" if slot.key == "text_config" else "encoder"
         raise ValueError(
-            f"config key '{slot.key}.model_type' is {given!r}, a {kind} vramlib does not "
-            f"read inside a {wrapper} model (it reads {', '.join(slot.accepted)}); it "
-            f"refuses rather than drop or guess at that part of the model")
+            f"config key '{slot.key}.model_type' is {given!r}, a {kind} vramlib "
+            f"does not read inside a {wrapper} model (it reads "
+            f"{', '.join(slot.accepted)}); it refuses rather than drop or guess at "
+            f"that part of the model"
+        )
     return given
 
 
@@ -199,8 +272,10 @@ def _text_config(wrapper: str, w: _Wrapper, cfg: dict) -> dict:
         inner = {k: v for k, v in cfg.items() if k not in _OUTER_KEYS}
         inner["model_type"] = w.text.default
     if not isinstance(inner, dict):
-        raise ValueError(f"config key 'text_config' is required for a {wrapper} model "
-                         f"(its language model) and is missing or not an object")
+        raise ValueError(
+            f"config key 'text_config' is required for a {wrapper} model "
+            f"(its language model) and is missing or not an object"
+        )
     text_type = _sub_type(wrapper, w.text, inner)
     return {**inner, "model_type": text_type}
 
@@ -227,43 +302,67 @@ def wrapper_fields(cfg: dict, read_text: Callable[[dict], dict]) -> dict:
                 f"config key {slot.key!r} is required for a {wrapper} model and is "
                 f"missing or not an object: transformers would build its default "
                 f"{slot.default} encoder, which need not be this checkpoint's; vramlib "
-                f"refuses rather than guess")
+                f"refuses rather than guess"
+            )
         enc_type = _sub_type(wrapper, slot, sub)
         enc_type = slot.default if enc_type not in towers.ENCODERS else enc_type
         parts, n_layers, hidden = towers.encoder(enc_type, sub, slot.key)
         v = Sub(sub, towers.DEFAULTS[enc_type], slot.key)
         w.projector(outer, fields, slot.key, parts, v)
         kind = towers.ENCODERS[enc_type][1]
-        built.append(Tower(kind, enc_type, parts.encoder_params(),
-                           parts.projector_params(), tuple(parts.linears), n_layers,
-                           hidden, wrapper, _image_keys(wrapper, outer, v, kind)))
+        built.append(
+            Tower(
+                kind,
+                enc_type,
+                parts.encoder_params(),
+                parts.projector_params(),
+                tuple(parts.linears),
+                n_layers,
+                hidden,
+                wrapper,
+                _image_keys(wrapper, outer, v, kind),
+            )
+        )
     if w.tie != "text":
         tie = outer.flag("tie_word_embeddings")
         if w.tie == "outer_or_text" and not tie:
-            tie = (fields["tie_word_embeddings"] if wrapper == "llava"
-                   else text_cfg.get("tie_word_embeddings") is True)
+            tie = (
+                fields["tie_word_embeddings"]
+                if wrapper == "llava"
+                else text_cfg.get("tie_word_embeddings") is True
+            )
         fields["tie_word_embeddings"] = tie
     fields["towers"] = tuple(built)
     return fields
 
 
-# ---- images in the context ---------------------------------------------------------------
+# ---- sizes the image-token rules read ------------------------------------------------
 
 #: the sizes each family's image-token rule reads, from the wrapper or encoder config
 _IMAGE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "gemma3": (("outer", "mm_tokens_per_image"),),
     "llava": (("vision", "image_size"), ("vision", "patch_size")),
-    "mistral3": (("vision", "patch_size"), ("vision", "image_size"),
-                 ("outer", "spatial_merge_size")),
-    "idefics3": (("vision", "image_size"), ("vision", "patch_size"),
-                 ("outer", "scale_factor")),
+    "mistral3": (
+        ("vision", "patch_size"),
+        ("vision", "image_size"),
+        ("outer", "spatial_merge_size"),
+    ),
+    "idefics3": (
+        ("vision", "image_size"),
+        ("vision", "patch_size"),
+        ("outer", "scale_factor"),
+    ),
     "qwen2_5_vl": (("vision", "patch_size"), ("vision", "spatial_merge_size")),
     "qwen3_vl": (("vision", "patch_size"), ("vision", "spatial_merge_size")),
     "llama4": (("vision", "image_size"), ("vision", "patch_size")),
     "gemma4": (("vision", "patch_size"), ("vision", "pooling_kernel_size")),
 }
-for _same, _as in (("smolvlm", "idefics3"), ("qwen3_vl_moe", "qwen3_vl"),
-                   ("qwen3_5", "qwen3_vl"), ("qwen3_5_moe", "qwen3_vl")):
+for _same, _as in (
+    ("smolvlm", "idefics3"),
+    ("qwen3_vl_moe", "qwen3_vl"),
+    ("qwen3_5", "qwen3_vl"),
+    ("qwen3_5_moe", "qwen3_vl"),
+):
     _IMAGE_KEYS[_same] = _IMAGE_KEYS[_as]
 
 
@@ -274,66 +373,101 @@ def _image_keys(wrapper: str, outer: Sub, v: Sub, kind: str) -> tuple:
     for where, key in _IMAGE_KEYS[wrapper]:
         s = outer if where == "outer" else v
         value = s.raw(key)
-        if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] == value[1]:
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and value[0] == value[1]
+        ):
             value = value[0]
         out.append((key, _check.integer(f"config key '{s.where}.{key}'", value)))
     return tuple(out)
 
 
-# ---- language models that exist only inside a wrapper -------------------------------------
+# ---- language models that exist only inside a wrapper --------------------------------
 # Their configuration classes in transformers 5.24 (configuration_qwen2_5_vl.py,
 # configuration_qwen3_vl.py, configuration_qwen3_vl_moe.py); the layers are Qwen2's
 # (q/k/v biases) and Qwen3's (per-head q/k norms, experts every decoder_sparse_step).
 
 TEXT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "qwen2_5_vl_text": dict(vocab_size=152064, intermediate_size=29568,
-                            num_key_value_heads=8, tie_word_embeddings=False,
-                            use_sliding_window=False, sliding_window=4096,
-                            max_window_layers=80, layer_types=None,
-                            max_position_embeddings=32768),
-    "qwen3_vl_text": dict(vocab_size=151936, intermediate_size=22016,
-                          num_key_value_heads=32, head_dim=128,
-                          tie_word_embeddings=False, attention_bias=False,
-                          max_position_embeddings=128000),
-    "qwen3_vl_moe_text": dict(vocab_size=151936, intermediate_size=5632,
-                              num_key_value_heads=16, head_dim=None,
-                              tie_word_embeddings=True, attention_bias=False,
-                              decoder_sparse_step=1, moe_intermediate_size=1408,
-                              num_experts_per_tok=4, num_experts=60,
-                              mlp_only_layers=None, max_position_embeddings=128000),
+    "qwen2_5_vl_text": dict(
+        vocab_size=152064,
+        intermediate_size=29568,
+        num_key_value_heads=8,
+        tie_word_embeddings=False,
+        use_sliding_window=False,
+        sliding_window=4096,
+        max_window_layers=80,
+        layer_types=None,
+        max_position_embeddings=32768,
+    ),
+    "qwen3_vl_text": dict(
+        vocab_size=151936,
+        intermediate_size=22016,
+        num_key_value_heads=32,
+        head_dim=128,
+        tie_word_embeddings=False,
+        attention_bias=False,
+        max_position_embeddings=128000,
+    ),
+    "qwen3_vl_moe_text": dict(
+        vocab_size=151936,
+        intermediate_size=5632,
+        num_key_value_heads=16,
+        head_dim=None,
+        tie_word_embeddings=True,
+        attention_bias=False,
+        decoder_sparse_step=1,
+        moe_intermediate_size=1408,
+        num_experts_per_tok=4,
+        num_experts=60,
+        mlp_only_layers=None,
+        max_position_embeddings=128000,
+    ),
 }
 TEXT_RENAMED = {"qwen3_vl_moe_text": {"num_local_experts": "num_experts"}}
 
 
 def _qwen2_5_vl_text(r):
     from . import _arch
+
     return _arch._qwen2(r)
 
 
 def _qwen3_vl_text(r):
     from . import _arch
+
     bias = r.flag("attention_bias")
     return _arch._dense(r, qkv_bias=bias, o_bias=bias, qk_norm="head")
 
 
 def _qwen3_vl_moe_text(r):
     from . import _arch
+
     spec = _qwen3_vl_text(r)
     n_experts = r.int("num_experts", minimum=0)
     layers = _arch._moe_layers(r, spec["num_hidden_layers"], n_experts)
-    return _arch._moe(r, spec, experts_key="num_experts",
-                      intermediate_key="moe_intermediate_size", layers=layers,
-                      minimum_experts=0)
+    return _arch._moe(
+        r,
+        spec,
+        experts_key="num_experts",
+        intermediate_key="moe_intermediate_size",
+        layers=layers,
+        minimum_experts=0,
+    )
 
 
-TEXT_READERS = {"qwen2_5_vl_text": _qwen2_5_vl_text, "qwen3_vl_text": _qwen3_vl_text,
-                "qwen3_vl_moe_text": _qwen3_vl_moe_text}
+TEXT_READERS = {
+    "qwen2_5_vl_text": _qwen2_5_vl_text,
+    "qwen3_vl_text": _qwen3_vl_text,
+    "qwen3_vl_moe_text": _qwen3_vl_moe_text,
+}
 
 
-# ---- images in the context: how many tokens one image becomes ------------------------------
+# ---- images in the context: how many tokens one image becomes ------------------------
 
-#: the processors' class defaults in transformers 5.24 that the counts below read when the
-#: caller gives none (a checkpoint's preprocessor_config.json may set others: pass them)
+#: the processors' class defaults in transformers 5.24 that the counts below read when
+#: the caller gives none (a checkpoint's preprocessor_config.json may set others:
+#: pass them)
 PROCESSOR_DEFAULTS: dict[str, dict[str, int]] = {
     # Qwen2VLImageProcessor: min_pixels 56*56, max_pixels 28*28*1280
     "qwen": dict(min_pixels=56 * 56, max_pixels=28 * 28 * 1280),
@@ -351,8 +485,10 @@ def _vision(spec: Any) -> Tower:
     found = [t for t in getattr(spec, "towers", ()) if t.kind == "vision"]
     if not found:
         label = getattr(spec, "name", None) or getattr(spec, "model_type", spec)
-        raise ValueError(f"{label} has no vision tower: images add no tokens to a "
-                         f"language model alone")
+        raise ValueError(
+            f"{label} has no vision tower: images add no tokens to a "
+            f"language model alone"
+        )
     return found[0]
 
 
@@ -362,8 +498,10 @@ def _qwen(keys: dict, w: int, h: int, min_pixels: int, max_pixels: int) -> int:
     one token per :math:`f \\times f` cell, plus <|vision_start|> and <|vision_end|>."""
     f = keys["patch_size"] * keys["spatial_merge_size"]
     if max(h, w) / min(h, w) > 200:
-        raise ValueError(f"an image of {w}x{h} pixels is refused by the processor: "
-                         f"its aspect ratio exceeds 200")
+        raise ValueError(
+            f"an image of {w}x{h} pixels is refused by the processor: "
+            f"its aspect ratio exceeds 200"
+        )
     hb, wb = round(h / f) * f, round(w / f) * f
     if hb * wb > max_pixels:
         beta = math.sqrt(h * w / max_pixels)
@@ -390,8 +528,9 @@ def _llama4(keys: dict, w: int, h: int, max_patches: int) -> int:
     scales = [min(a * side / h, b * side / w) for a, b in canvases]
     up = [s for s in scales if s >= 1]
     pick = min(up) if up else max(scales)
-    rows, cols = min((c for c, s in zip(canvases, scales) if s == pick),
-                     key=lambda c: c[0] * c[1])
+    rows, cols = min(
+        (c for c, s in zip(canvases, scales) if s == pick), key=lambda c: c[0] * c[1]
+    )
     per_tile = (side // keys["patch_size"]) ** 2 // 4  # downsample ratio 1/0.5**2
     tiles = rows * cols * per_tile + rows * (cols - 1) + rows if rows * cols > 1 else 0
     return tiles + 1 + per_tile + 2
@@ -409,8 +548,9 @@ def _pixtral(keys: dict, w: int, h: int, longest_edge: int) -> int:
     return rows * (cols + 1)
 
 
-def _idefics3(keys: dict, w: int, h: int, longest_edge: int,
-              max_image_size: int) -> int:
+def _idefics3(
+    keys: dict, w: int, h: int, longest_edge: int, max_image_size: int
+) -> int:
     """Idefics3 / SmolVLM: the image resized to ``longest_edge`` (even sides), cut
     into tiles of ``max_image_size``; each tile and one global view give
     :math:`((S/p)^2 / s^2)` tokens (:math:`S` the encoder's image size, :math:`s` the
@@ -492,8 +632,12 @@ def image_tokens(spec: Any, width: int, height: int, **processor: int) -> int:
         allowed = {**PROCESSOR_DEFAULTS.get(family, {}), **extra}
         for name in processor:
             if name not in allowed:
-                raise _check.unknown("processor setting", name, allowed,
-                                     what=f"{wrapper} processor setting")
+                raise _check.unknown(
+                    "processor setting",
+                    name,
+                    allowed,
+                    what=f"{wrapper} processor setting",
+                )
         return {k: _check.integer(k, processor.get(k, v)) for k, v in allowed.items()}
 
     if wrapper == "gemma3":
@@ -505,8 +649,9 @@ def image_tokens(spec: Any, width: int, height: int, **processor: int) -> int:
     if wrapper.startswith(("qwen2_5_vl", "qwen3")):
         return _qwen(keys, width, height, **opts("qwen"))
     if wrapper == "mistral3":
-        return _pixtral(keys, width, height, **opts("mistral3",
-                                                     longest_edge=keys["image_size"]))
+        return _pixtral(
+            keys, width, height, **opts("mistral3", longest_edge=keys["image_size"])
+        )
     if wrapper in ("idefics3", "smolvlm"):
         return _idefics3(keys, width, height, **opts("idefics3"))
     if wrapper == "llama4":
@@ -526,12 +671,16 @@ def tokens_for_images(spec: Any, images: int, image_size: Any = None) -> int:
     tower = _vision(spec)
     if image_size is None:
         if tower.wrapper not in FIXED_PER_IMAGE:
-            raise ValueError(f"image_size=(width, height) is required: a {tower.wrapper} "
-                             f"image becomes a number of tokens that depends on its size")
+            raise ValueError(
+                f"image_size=(width, height) is required: a {tower.wrapper} "
+                f"image becomes a number of tokens that depends on its size"
+            )
         width = height = 1
     else:
-        if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2):
-            raise TypeError(f"image_size must be (width, height) in pixels, got "
-                            f"{_check.shown(image_size)}")
+        if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
+            raise TypeError(
+                f"image_size must be (width, height) in pixels, got "
+                f"{_check.shown(image_size)}"
+            )
         width, height = image_size
     return images * image_tokens(spec, width, height)

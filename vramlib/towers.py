@@ -23,6 +23,7 @@ families differ in named ways written down at each encoder.
 An encoder type, a key or an activation these readers do not know is refused with an
 error naming the config key; nothing is dropped silently.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,9 +71,11 @@ class Tower:
         return self.encoder_params + self.projector_params
 
     def describe(self) -> str:
-        return (f"{self.kind} tower {self.model_type}: {self.layers} layers, hidden "
-                f"{self.hidden}; encoder {self.encoder_params:,} + projector "
-                f"{self.projector_params:,} parameters")
+        return (
+            f"{self.kind} tower {self.model_type}: {self.layers} layers, hidden "
+            f"{self.hidden}; encoder {self.encoder_params:,} + projector "
+            f"{self.projector_params:,} parameters"
+        )
 
 
 class Sub:
@@ -81,8 +84,9 @@ class Sub:
 
     def __init__(self, cfg: dict, defaults: dict, where: str):
         if not isinstance(cfg, dict):
-            raise TypeError(f"config key {where!r} must be an object, got "
-                            f"{_check.shown(cfg)}")
+            raise TypeError(
+                f"config key {where!r} must be an object, got {_check.shown(cfg)}"
+            )
         self.cfg, self.defaults, self.where = cfg, defaults, where
 
     def raw(self, key: str) -> Any:
@@ -93,16 +97,22 @@ class Sub:
     def int(self, key: str, *, minimum: int = 1) -> int:
         value = self.raw(key)
         if value is _MISSING:
-            raise ValueError(f"config key '{self.where}.{key}' is required and is missing")
-        return _check.integer(f"config key '{self.where}.{key}'", value, minimum=minimum)
+            raise ValueError(
+                f"config key '{self.where}.{key}' is required and is missing"
+            )
+        return _check.integer(
+            f"config key '{self.where}.{key}'", value, minimum=minimum
+        )
 
     def flag(self, key: str) -> bool:
         value = self.raw(key)
         if value is _MISSING:
             return False
         if not isinstance(value, bool):
-            raise TypeError(f"config key '{self.where}.{key}' must be true or false, got "
-                            f"{_check.shown(value)}")
+            raise TypeError(
+                f"config key '{self.where}.{key}' must be true or false, got "
+                f"{_check.shown(value)}"
+            )
         return value
 
     def number(self, key: str) -> float:
@@ -114,10 +124,14 @@ class Sub:
         if value is _MISSING:
             return []
         if isinstance(value, bool) or not isinstance(value, (list, tuple)):
-            raise TypeError(f"config key '{self.where}.{key}' must be a list of "
-                            f"integers, got {_check.shown(value)}")
-        return [_check.integer(f"config key '{self.where}.{key}' item", v,
-                               minimum=minimum) for v in value]
+            raise TypeError(
+                f"config key '{self.where}.{key}' must be a list of "
+                f"integers, got {_check.shown(value)}"
+            )
+        return [
+            _check.integer(f"config key '{self.where}.{key}' item", v, minimum=minimum)
+            for v in value
+        ]
 
 
 class Parts:
@@ -129,23 +143,50 @@ class Parts:
         self.other = 0  # encoder parameters outside linear layers
         self.projector_other = 0  # projector parameters outside linear layers
 
-    def linear(self, name: str, n_in: int, n_out: int, bias: bool = False,
-               count: int = 1, kind: str | None = None) -> None:
+    def linear(
+        self,
+        name: str,
+        n_in: int,
+        n_out: int,
+        bias: bool = False,
+        count: int = 1,
+        kind: str | None = None,
+    ) -> None:
         self.linears.append(Linear(name, n_in, n_out, bias, count, kind or self.kind))
 
     def encoder_params(self) -> int:
         return self.other + sum(x.params for x in self.linears if x.kind != "projector")
 
     def projector_params(self) -> int:
-        return self.projector_other + sum(x.params for x in self.linears
-                                          if x.kind == "projector")
+        return self.projector_other + sum(
+            x.params for x in self.linears if x.kind == "projector"
+        )
 
 
 #: activations transformers 5.24 knows that hold no learned parameters
-ACTIVATIONS = ("gelu", "gelu_10", "gelu_fast", "gelu_new", "gelu_python",
-               "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_accurate", "quick_gelu",
-               "relu", "relu2", "relu6", "sigmoid", "silu", "swish", "tanh", "linear",
-               "mish", "laplace", "leaky_relu", "hardswish")
+ACTIVATIONS = (
+    "gelu",
+    "gelu_10",
+    "gelu_fast",
+    "gelu_new",
+    "gelu_python",
+    "gelu_pytorch_tanh",
+    "gelu_python_tanh",
+    "gelu_accurate",
+    "quick_gelu",
+    "relu",
+    "relu2",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "swish",
+    "tanh",
+    "linear",
+    "mish",
+    "laplace",
+    "leaky_relu",
+    "hardswish",
+)
 
 
 def _activation(s: Sub, key: str) -> None:
@@ -153,8 +194,12 @@ def _activation(s: Sub, key: str) -> None:
     if act is _MISSING:
         return
     if not isinstance(act, str) or act not in ACTIVATIONS:
-        raise _check.unknown(f"config key '{s.where}.{key}'", act, ACTIVATIONS,
-                             what="parameter-free activation")
+        raise _check.unknown(
+            f"config key '{s.where}.{key}'",
+            act,
+            ACTIVATIONS,
+            what="parameter-free activation",
+        )
 
 
 def _square(s: Sub, key: str) -> int:
@@ -164,8 +209,15 @@ def _square(s: Sub, key: str) -> int:
     return _check.integer(f"config key '{s.where}.{key}'", value)
 
 
-def _vit_layers(p: Parts, h: int, i: int, n: int, *, attn: tuple[str, ...],
-                mlp: tuple[str, str] = ("fc1", "fc2")) -> None:
+def _vit_layers(
+    p: Parts,
+    h: int,
+    i: int,
+    n: int,
+    *,
+    attn: tuple[str, ...],
+    mlp: tuple[str, str] = ("fc1", "fc2"),
+) -> None:
     r"""``n`` ViT layers with biases everywhere: :math:`4(H^2+H) + 2HI + I + H` in
     linears plus two LayerNorms (:math:`4H`)."""
     for name in attn:
@@ -175,20 +227,30 @@ def _vit_layers(p: Parts, h: int, i: int, n: int, *, attn: tuple[str, ...],
     p.other += n * 4 * h
 
 
-# ---- the encoders ----------------------------------------------------------------------
+# ---- the encoders --------------------------------------------------------------------
 # Each takes the sub-config and returns (Parts, layers, hidden). Projector linears are
 # added by the wrapper (vramlib.multimodal) with kind "projector".
+
 
 def siglip(s: Sub, p: Parts) -> tuple[int, int]:
     r"""SigLIP (``siglip_vision_model``; Gemma 3, some LLaVA): a conv patch embedding
     with bias (:math:`C p^2 H + H`), learned positions (:math:`N H`, :math:`N =
     (\text{image}/p)^2`), ViT layers, a final LayerNorm (:math:`2H`), and, when
-    ``vision_use_head``, the attention-pooling head (probe :math:`H`, fused in-projection
+    ``vision_use_head``, the attention-pooling head (probe :math:`H`, fused
+    in-projection
     :math:`3H^2 + 3H`, out-projection, LayerNorm, MLP)."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
     s.int("num_attention_heads")
     _activation(s, "hidden_act")
-    c, patch, image = s.int("num_channels"), _square(s, "patch_size"), _square(s, "image_size")
+    c, patch, image = (
+        s.int("num_channels"),
+        _square(s, "patch_size"),
+        _square(s, "image_size"),
+    )
     p.other += c * patch * patch * h + h + (image // patch) ** 2 * h
     _vit_layers(p, h, i, n, attn=("k_proj", "v_proj", "q_proj", "out_proj"))
     p.other += 2 * h
@@ -203,10 +265,18 @@ def siglip(s: Sub, p: Parts) -> tuple[int, int]:
 def idefics3(s: Sub, p: Parts) -> tuple[int, int]:
     """Idefics3 / SmolVLM's SigLIP encoder: as :func:`siglip` without the pooling
     head."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
     s.int("num_attention_heads")
     _activation(s, "hidden_act")
-    c, patch, image = s.int("num_channels"), _square(s, "patch_size"), _square(s, "image_size")
+    c, patch, image = (
+        s.int("num_channels"),
+        _square(s, "patch_size"),
+        _square(s, "image_size"),
+    )
     p.other += c * patch * patch * h + h + (image // patch) ** 2 * h + 2 * h
     _vit_layers(p, h, i, n, attn=("k_proj", "v_proj", "q_proj", "out_proj"))
     return n, h
@@ -217,10 +287,18 @@ def clip(s: Sub, p: Parts) -> tuple[int, int]:
     (:math:`H`), a conv patch embedding without bias (:math:`C p^2 H`), positions for
     the patches and the class token (:math:`(N+1) H`), LayerNorms before and after
     (:math:`4H`), ViT layers."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
     s.int("num_attention_heads")
     _activation(s, "hidden_act")
-    c, patch, image = s.int("num_channels"), _square(s, "patch_size"), _square(s, "image_size")
+    c, patch, image = (
+        s.int("num_channels"),
+        _square(s, "patch_size"),
+        _square(s, "image_size"),
+    )
     p.other += h + c * patch * patch * h + ((image // patch) ** 2 + 1) * h + 4 * h
     _vit_layers(p, h, i, n, attn=("k_proj", "v_proj", "q_proj", "out_proj"))
     return n, h
@@ -230,7 +308,11 @@ def pixtral(s: Sub, p: Parts) -> tuple[int, int]:
     r"""Pixtral (Mistral 3): a conv patch embedding without bias (:math:`C p^2 H`), an
     RMSNorm before the layers; each layer q, k, v, o of :math:`H \times H` without bias,
     a gated MLP (:math:`3HI`) and two RMSNorms (:math:`2H`)."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
     s.int("num_attention_heads")
     _activation(s, "hidden_act")
     c, patch = s.int("num_channels"), _square(s, "patch_size")
@@ -252,7 +334,11 @@ def qwen2_5_vl(s: Sub, p: Parts) -> tuple[int, int]:
     h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("depth")
     s.int("num_heads")
     _activation(s, "hidden_act")
-    c, t, patch = s.int("in_channels"), s.int("temporal_patch_size"), s.int("patch_size")
+    c, t, patch = (
+        s.int("in_channels"),
+        s.int("temporal_patch_size"),
+        s.int("patch_size"),
+    )
     m, out = s.int("spatial_merge_size"), s.int("out_hidden_size")
     p.other += c * t * patch * patch * h + n * 2 * h
     p.linear("qkv", h, 3 * h, True, n)
@@ -269,7 +355,8 @@ def qwen2_5_vl(s: Sub, p: Parts) -> tuple[int, int]:
 
 def qwen3_vl(s: Sub, p: Parts, *, deepstack: bool = True) -> tuple[int, int]:
     r"""Qwen3-VL's encoder (Qwen3.5's without the deep-stack mergers): a 3-D conv patch
-    embedding with bias, learned positions (``num_position_embeddings`` :math:`\times H`);
+    embedding with bias, learned positions (``num_position_embeddings``
+    :math:`\times H`);
     each block two LayerNorms (:math:`4H`), fused qkv and output projection with
     biases, an MLP ``linear_fc1``/``linear_fc2`` with biases. The merger (projector):
     a LayerNorm over :math:`H` (:math:`2H`), :math:`Hm^2 \to Hm^2 \to H_{out}` with
@@ -277,7 +364,11 @@ def qwen3_vl(s: Sub, p: Parts, *, deepstack: bool = True) -> tuple[int, int]:
     h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("depth")
     s.int("num_heads")
     _activation(s, "hidden_act")
-    c, t, patch = s.int("in_channels"), s.int("temporal_patch_size"), s.int("patch_size")
+    c, t, patch = (
+        s.int("in_channels"),
+        s.int("temporal_patch_size"),
+        s.int("patch_size"),
+    )
     m, out = s.int("spatial_merge_size"), s.int("out_hidden_size")
     p.other += c * t * patch * patch * h + h + s.int("num_position_embeddings") * h
     p.other += n * 4 * h
@@ -306,13 +397,23 @@ def llama4(s: Sub, p: Parts) -> tuple[int, int]:
     o and fc1, fc2 all with biases). Its pixel-shuffle adapter (``vision_adapter``:
     :math:`I \times P_{in}` and :math:`P_{out}^2`, no biases) is counted with the
     projector."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
     heads = s.int("num_attention_heads")
     _activation(s, "hidden_act")
-    c, patch, image = s.int("num_channels"), _square(s, "patch_size"), _square(s, "image_size")
+    c, patch, image = (
+        s.int("num_channels"),
+        _square(s, "patch_size"),
+        _square(s, "image_size"),
+    )
     if h % heads:
-        raise ValueError(f"config key '{s.where}.hidden_size' ({h}) must be a multiple "
-                         f"of '{s.where}.num_attention_heads' ({heads})")
+        raise ValueError(
+            f"config key '{s.where}.hidden_size' ({h}) must be a multiple "
+            f"of '{s.where}.num_attention_heads' ({heads})"
+        )
     p.other += h + ((image // patch) ** 2 + 1) * h + 4 * h
     p.linear("patch_embedding", c * patch * patch, h)
     _vit_layers(p, h, i, n, attn=("q_proj", "k_proj", "v_proj", "o_proj"))
@@ -328,8 +429,16 @@ def gemma4_vision(s: Sub, p: Parts) -> tuple[int, int]:
     q, k, v, o without bias (:math:`n_h d_h`, :math:`n_{kv} d_h` wide), q and k norms
     (:math:`2 d_h`), a gated MLP, four RMSNorms (:math:`4H`). Its pooler and the
     ``standardize`` statistics hold no parameters (buffers)."""
-    h, i, n = s.int("hidden_size"), s.int("intermediate_size"), s.int("num_hidden_layers")
-    heads, kv, d = s.int("num_attention_heads"), s.int("num_key_value_heads"), s.int("head_dim")
+    h, i, n = (
+        s.int("hidden_size"),
+        s.int("intermediate_size"),
+        s.int("num_hidden_layers"),
+    )
+    heads, kv, d = (
+        s.int("num_attention_heads"),
+        s.int("num_key_value_heads"),
+        s.int("head_dim"),
+    )
     _activation(s, "hidden_activation")
     patch = s.int("patch_size")
     p.other += 2 * s.int("position_embedding_size") * h
@@ -354,12 +463,18 @@ def gemma4_audio(s: Sub, p: Parts) -> tuple[int, int]:
     :math:`d_h`), a light convolution block (:math:`H \to 2H`, a depthwise kernel of
     :math:`K` taps, :math:`H \to H`, two RMSNorms) and three RMSNorms; an output
     projection to ``output_proj_dims`` with bias."""
-    h, n, heads = s.int("hidden_size"), s.int("num_hidden_layers"), s.int("num_attention_heads")
+    h, n, heads = (
+        s.int("hidden_size"),
+        s.int("num_hidden_layers"),
+        s.int("num_attention_heads"),
+    )
     _activation(s, "hidden_act")
     chans = s.ints("subsampling_conv_channels", minimum=1)
     if len(chans) != 2:
-        raise ValueError(f"config key '{s.where}.subsampling_conv_channels' must list two "
-                         f"channel counts, got {_check.shown(chans)}")
+        raise ValueError(
+            f"config key '{s.where}.subsampling_conv_channels' must list two "
+            f"channel counts, got {_check.shown(chans)}"
+        )
     c0, c1 = chans
     k, out = s.int("conv_kernel_size"), s.int("output_proj_dims")
     d = h // heads
@@ -380,46 +495,117 @@ def gemma4_audio(s: Sub, p: Parts) -> tuple[int, int]:
 
 # Class defaults of the encoder configs in transformers 5.24 (keys that shape weights).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "siglip_vision_model": dict(hidden_size=768, intermediate_size=3072,
-                                num_hidden_layers=12, num_attention_heads=12,
-                                num_channels=3, image_size=224, patch_size=16,
-                                hidden_act="gelu_pytorch_tanh", vision_use_head=True),
-    "clip_vision_model": dict(hidden_size=768, intermediate_size=3072,
-                              num_hidden_layers=12, num_attention_heads=12,
-                              num_channels=3, image_size=224, patch_size=32,
-                              hidden_act="quick_gelu"),
-    "pixtral": dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
-                    num_attention_heads=16, num_channels=3, image_size=1024,
-                    patch_size=16, hidden_act="gelu", head_dim=64),
-    "idefics3_vision": dict(hidden_size=1152, intermediate_size=3072,
-                            num_hidden_layers=12, num_attention_heads=16, num_channels=3,
-                            image_size=224, patch_size=32, hidden_act="gelu_pytorch_tanh"),
-    "qwen2_5_vl_vision": dict(depth=32, hidden_size=3584, hidden_act="silu",
-                              intermediate_size=3420, num_heads=16, in_channels=3,
-                              patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
-                              out_hidden_size=3584),
-    "qwen3_vl_vision": dict(depth=27, hidden_size=1152, hidden_act="gelu_pytorch_tanh",
-                            intermediate_size=4304, num_heads=16, in_channels=3,
-                            patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
-                            out_hidden_size=3584, num_position_embeddings=2304,
-                            deepstack_visual_indexes=[8, 16, 24]),
-    "llama4_vision_model": dict(hidden_size=768, hidden_act="gelu", num_hidden_layers=34,
-                                num_attention_heads=16, num_channels=3,
-                                intermediate_size=5632, vision_output_dim=7680,
-                                image_size=448, patch_size=14, pixel_shuffle_ratio=0.5,
-                                projector_input_dim=4096, projector_output_dim=4096),
-    "gemma4_vision": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=16,
-                          num_attention_heads=12, num_key_value_heads=12, head_dim=64,
-                          hidden_activation="gelu_pytorch_tanh", pooling_kernel_size=3,
-                          patch_size=16, position_embedding_size=10240),
-    "gemma4_audio": dict(hidden_size=1024, num_hidden_layers=12, num_attention_heads=8,
-                         hidden_act="silu", subsampling_conv_channels=[128, 32],
-                         conv_kernel_size=5, output_proj_dims=1536),
+    "siglip_vision_model": dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        num_channels=3,
+        image_size=224,
+        patch_size=16,
+        hidden_act="gelu_pytorch_tanh",
+        vision_use_head=True,
+    ),
+    "clip_vision_model": dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        num_channels=3,
+        image_size=224,
+        patch_size=32,
+        hidden_act="quick_gelu",
+    ),
+    "pixtral": dict(
+        hidden_size=1024,
+        intermediate_size=4096,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        num_channels=3,
+        image_size=1024,
+        patch_size=16,
+        hidden_act="gelu",
+        head_dim=64,
+    ),
+    "idefics3_vision": dict(
+        hidden_size=1152,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=16,
+        num_channels=3,
+        image_size=224,
+        patch_size=32,
+        hidden_act="gelu_pytorch_tanh",
+    ),
+    "qwen2_5_vl_vision": dict(
+        depth=32,
+        hidden_size=3584,
+        hidden_act="silu",
+        intermediate_size=3420,
+        num_heads=16,
+        in_channels=3,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        out_hidden_size=3584,
+    ),
+    "qwen3_vl_vision": dict(
+        depth=27,
+        hidden_size=1152,
+        hidden_act="gelu_pytorch_tanh",
+        intermediate_size=4304,
+        num_heads=16,
+        in_channels=3,
+        patch_size=16,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        out_hidden_size=3584,
+        num_position_embeddings=2304,
+        deepstack_visual_indexes=[8, 16, 24],
+    ),
+    "llama4_vision_model": dict(
+        hidden_size=768,
+        hidden_act="gelu",
+        num_hidden_layers=34,
+        num_attention_heads=16,
+        num_channels=3,
+        intermediate_size=5632,
+        vision_output_dim=7680,
+        image_size=448,
+        patch_size=14,
+        pixel_shuffle_ratio=0.5,
+        projector_input_dim=4096,
+        projector_output_dim=4096,
+    ),
+    "gemma4_vision": dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=16,
+        num_attention_heads=12,
+        num_key_value_heads=12,
+        head_dim=64,
+        hidden_activation="gelu_pytorch_tanh",
+        pooling_kernel_size=3,
+        patch_size=16,
+        position_embedding_size=10240,
+    ),
+    "gemma4_audio": dict(
+        hidden_size=1024,
+        num_hidden_layers=12,
+        num_attention_heads=8,
+        hidden_act="silu",
+        subsampling_conv_channels=[128, 32],
+        conv_kernel_size=5,
+        output_proj_dims=1536,
+    ),
 }
 DEFAULTS["smolvlm_vision"] = DEFAULTS["idefics3_vision"]
 DEFAULTS["qwen3_vl_moe_vision"] = DEFAULTS["qwen3_vl_vision"]
-DEFAULTS["qwen3_5_vision"] = {k: v for k, v in DEFAULTS["qwen3_vl_vision"].items()
-                              if k != "deepstack_visual_indexes"}
+DEFAULTS["qwen3_5_vision"] = {
+    k: v
+    for k, v in DEFAULTS["qwen3_vl_vision"].items()
+    if k != "deepstack_visual_indexes"
+}
 DEFAULTS["qwen3_5_moe_vision"] = DEFAULTS["qwen3_5_vision"]
 
 #: encoder model_type -> (reader, kind)

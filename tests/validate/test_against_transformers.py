@@ -43,7 +43,7 @@ def meta_model(cfg: dict):
 
 
 def full_meta_model(cfg: dict, architecture: str):
-    """The full multimodal model (the class ``architecture`` names), on the meta device."""
+    """The full multimodal model (the class ``architecture`` names), on meta."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "config.json").write_text(json.dumps(cfg))
         config = AutoConfig.from_pretrained(folder)
