@@ -175,7 +175,10 @@ def test_entry_invariants(gpu):
     assert gpu.memory_bytes > 0 and isinstance(gpu.memory_bytes, int)
     # sold as N GB, built from binary-sized memory: N * 2**30 bytes
     assert gpu.memory_bytes == gpu.memory_sold * 2**30
-    if gpu.reported_mib is not None:
+    if gpu.gpu_usable_bytes is not None:  # unified memory: the GPU's share of the pool
+        assert gpu.unified_memory and gpu.gpu_usable_source
+        assert gpu.capacity_bytes == gpu.gpu_usable_bytes < gpu.memory_bytes
+    elif gpu.reported_mib is not None:
         assert gpu.reported_source and gpu.reported_source.strip()
         assert gpu.capacity_bytes == gpu.reported_mib * 1024 * 1024
         assert gpu.capacity_bytes <= gpu.memory_bytes

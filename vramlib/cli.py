@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import _check
+from . import _check, _cli_engine, _cli_train
 from .estimate import AUTO_KV_DTYPE, estimate
 from .fit import (
     BATCH_LIMIT,
@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--list-formats", action="store_true", help="list the weight formats and exit"
     )
+    _cli_train.add_arguments(p)
+    _cli_engine.add_arguments(p)
     return p
 
 
@@ -302,10 +304,16 @@ def run(argv: Sequence[str]) -> str:
         raise UsageError(
             "give a model name or --config PATH (one of them; try --list-models)"
         )
+    if args.train:  # fine-tuning memory: its own flags (--gpus counts data-parallel GPUs)
+        text, data = _cli_train.run(args, _model(args)[0])
+        return json.dumps(data, indent=2) if args.json else text
     _reject_unused(args, given)
     if args.gpu is not None and not args.gpu.strip():
         raise UsageError("--gpu must name a GPU, got ''; see --list-gpus")
     spec, trained = _model(args)
+    if args.engine:  # what a serving engine will print: its own budget and defaults
+        text, data = _cli_engine.run(args, spec)
+        return json.dumps(data, indent=2) if args.json else text
     precision = args.precision  # None: as published (the checkpoint's own, else bf16)
     if precision is not None:
         _for_flag("--precision", (), get_format, precision, argument="--precision")

@@ -93,8 +93,11 @@ class GPU:
     @property
     def capacity_bytes(self) -> int:
         r"""Bytes a fit should count on: :math:`\text{reported\_mib} \cdot 2^{20}` if nvidia-smi's
-        total is known, else ``memory_bytes`` (the capacity as built, which overstates what the
-        driver hands out by a few hundred MiB on most cards)."""
+        total is known; for a unified-memory machine, the share its GPU may use
+        (``gpu_usable_bytes``) where that is known; else ``memory_bytes`` (the capacity as built,
+        which overstates what the driver hands out by a few hundred MiB on most cards)."""
+        if self.gpu_usable_bytes is not None:
+            return self.gpu_usable_bytes
         if self.reported_mib is not None:
             return self.reported_mib * MIB
         return self.memory_bytes

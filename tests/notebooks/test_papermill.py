@@ -12,7 +12,7 @@ import papermill as pm
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9][0-9]-*.ipynb")) + sorted(ROOT.glob("book/*.ipynb"))
+NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9][0-9]*-*.ipynb")) + sorted(ROOT.glob("book/*.ipynb"))
 
 
 

@@ -19,6 +19,9 @@ The mixer kinds:
 * :class:`CompressedAttention`: DeepSeek-V4's sliding window plus compressed entries.
 * :class:`Mamba2` (and :class:`Mamba1`, Jamba's): a state-space layer with a convolution state and
   a recurrent state per sequence, the same at any context length.
+* :class:`GatedDeltaNet` (Qwen3-Next, Qwen3.5) and :class:`KimiDeltaAttention` (Kimi Linear):
+  linear attention, a recurrent matrix per head and a convolution state per sequence.
+* :class:`ShortConv`: LFM2's short convolution, a few columns of state per sequence.
 * :class:`ParallelHybrid`: Falcon-H1's attention and Mamba-2 block side by side in one layer.
 * :class:`NoMixer`: no token mixer (Nemotron-H's MLP-only and expert-only layers).
 
@@ -33,13 +36,15 @@ The chapter :ref:`ch-kv-cache` derives the attention cache.
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
+from .conv import ShortConv
 from .gemma4 import Gemma4FeedForward
 from .labels import mixer_label
 from .latent import CompressedAttention
+from .linear import GatedDeltaNet, KimiDeltaAttention
 from .layer import Layer
 from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 
-__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "Gemma4FeedForward",
-           "LatentAttention",
+__all__ = ["Attention", "CompressedAttention", "DenseMLP", "FeedForward", "GatedDeltaNet",
+           "Gemma4FeedForward", "KimiDeltaAttention", "LatentAttention", "ShortConv",
            "Layer", "Linear", "Mamba1", "Mamba2", "Mixer", "MoE", "NoFFN", "NoMixer",
            "ParallelHybrid", "mixer_label"]

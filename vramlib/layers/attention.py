@@ -46,6 +46,9 @@ class Attention:
     biases (``qkv_bias``: :math:`(n_h + 2 n_{kv}) d_h`; ``o_bias``: :math:`H`); q/k norms
     (``qk_norm="head"``: :math:`2 d_h`, one per head size as Qwen3; ``"full"``: over all heads,
     :math:`(n_h + n_{kv}) d_h`, as OLMo 2); ``sinks``: one learned logit per query head (gpt-oss).
+    ``output_gate``: q_proj also yields a sigmoid gate on each channel of the
+    attention's output (Qwen3-Next, Qwen3.5), so q is :math:`2 H n_h d_h` (its bias
+    :math:`2 n_h d_h`).
 
     Cache per sequence: :math:`\text{kept}(T) \cdot 2 \cdot \text{bytes}(n_{kv} d_h)`.
 
@@ -81,6 +84,7 @@ class Attention:
     names: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
     k_eq_v: bool = False
     kv_proj: bool = True
+    output_gate: bool = False
 
     def __post_init__(self) -> None:
         for field in ("hidden", "heads", "kv_heads", "head_dim"):
@@ -123,8 +127,9 @@ class Attention:
         n_kv, k_norm = self._kv_matrices(), int(self.kv_proj)
         norm = {"none": 0, "head": (1 + k_norm) * self.head_dim,
                 "full": q + k_norm * kv}[self.qk_norm]
-        return {"attention": 2 * h * q + n_kv * h * kv,
-                "bias": (q + n_kv * kv) * self.qkv_bias + h * self.o_bias,
+        q_out = q * (2 if self.output_gate else 1)  # Qwen3-Next's gate rides on q_proj
+        return {"attention": h * q_out + h * q + n_kv * h * kv,
+                "bias": (q_out + n_kv * kv) * self.qkv_bias + h * self.o_bias,
                 "norm": norm + self.heads * self.sinks}
 
     def _row_bytes(self, kv: Precision) -> int:
@@ -142,12 +147,13 @@ class Attention:
 
     def linears(self) -> tuple[Linear, ...]:
         h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
+        q_out = q * (2 if self.output_gate else 1)
         if len(self.names) == 2:
-            return (Linear(self.names[0], h, q + 2 * kv, self.qkv_bias),
+            return (Linear(self.names[0], h, q_out + 2 * kv, self.qkv_bias),
                     Linear(self.names[1], q, h, self.o_bias))
         qn, kn, vn, on = self.names
         kv_names = (kn, vn)[:self._kv_matrices()]
-        return (Linear(qn, h, q, self.qkv_bias),
+        return (Linear(qn, h, q_out, self.qkv_bias),
                 *(Linear(n, h, kv, self.qkv_bias) for n in kv_names),
                 Linear(on, q, h, self.o_bias))
 
