@@ -3,6 +3,7 @@
 Expected numbers come from hand arithmetic on the model's published shape (Llama 3.1 8B's config.json)
 or from seed 000's claims; properties check that the searched maxima are maxima.
 """
+
 import importlib
 import json
 
@@ -12,34 +13,64 @@ from hypothesis import given, settings, strategies as st
 from vramlib.estimate import estimate
 from vramlib.gpus import get_gpu
 from vramlib.models import catalogue_entry
-from vramlib.sizing import (BATCH_LIMIT, CONTEXT_LIMIT, MAX_LAYERS, FitTable, SizingResult, fit_table,
-                            resolve_model, size)
+from vramlib.sizing import (
+    BATCH_LIMIT,
+    CONTEXT_LIMIT,
+    MAX_LAYERS,
+    FitTable,
+    SizingResult,
+    fit_table,
+    resolve_model,
+    size,
+)
 
 GIB = 2**30
 # Llama 3.1 8B, from its config.json: V, H, L, query heads, KV heads, head size, MLP width
 V, H, L, NH, NKV, D, I = 128256, 4096, 32, 32, 8, 128, 14336
-LLAMA8_PARAMS = 2 * V * H + L * (2 * H * NH * D + 2 * H * NKV * D + 3 * H * I + 2 * H) + H
+LLAMA8_PARAMS = (
+    2 * V * H + L * (2 * H * NH * D + 2 * H * NKV * D + 3 * H * I + 2 * H) + H
+)
 LLAMA8_CONFIG = json.dumps(catalogue_entry("Llama-3.1-8B")["config"])
 
 
 def test_llama_8b_on_a_4090_by_hand():
     r = size("meta-llama/Llama-3.1-8B", "bf16", None, 8192, 1, "RTX 4090", 1)
     assert r.ok and r.error == ""
-    assert r.params == LLAMA8_PARAMS == 8_030_261_248           # the published "8.03B"
-    assert r.per_gpu_bytes["weights"] == 2 * LLAMA8_PARAMS       # 2 bytes each in bf16
-    assert r.per_gpu_bytes["kv_cache"] == 2 * L * NKV * D * 2 * 8192 == GIB  # K and V, 2 bytes, 8192 tokens
+    assert r.params == LLAMA8_PARAMS == 8_030_261_248  # the published "8.03B"
+    assert r.per_gpu_bytes["weights"] == 2 * LLAMA8_PARAMS  # 2 bytes each in bf16
+    assert (
+        r.per_gpu_bytes["kv_cache"] == 2 * L * NKV * D * 2 * 8192 == GIB
+    )  # K and V, 2 bytes, 8192 tokens
     assert r.usable_bytes == get_gpu("RTX 4090").capacity_bytes
-    assert r.fits and r.headroom_bytes == r.usable_bytes - sum(r.per_gpu_bytes.values()) > 0
+    assert (
+        r.fits
+        and r.headroom_bytes == r.usable_bytes - sum(r.per_gpu_bytes.values()) > 0
+    )
     assert r.verdict().startswith("Fits on 1 x RTX 4090:")
-    assert r.model_max_context == 131072                          # max_position_embeddings
-    assert r.tensor_parallel_sizes == (1, 2, 4, 8, 16)            # divide 32 heads, and 8 KV heads or by them
-    assert [row[0] for row in r.rows()] == ["weights", "kv cache", "activations", "overhead", "total", "usable"]
+    assert r.model_max_context == 131072  # max_position_embeddings
+    assert r.tensor_parallel_sizes == (
+        1,
+        2,
+        4,
+        8,
+        16,
+    )  # divide 32 heads, and 8 KV heads or by them
+    assert [row[0] for row in r.rows()] == [
+        "weights",
+        "kv cache",
+        "activations",
+        "overhead",
+        "total",
+        "usable",
+    ]
     assert "GiB (2^30 B)" in r.table() and "GB (10^9 B)" in r.table()
 
 
 def test_size_reports_what_estimate_and_fit_compute():
     r = size("Llama-3.1-70B", "fp8", "fp8", 16384, 2, "H100 SXM 80GB", 4)
-    e = estimate("Llama-3.1-70B", precision="fp8", kv_dtype="fp8", context=16384, batch=2)
+    e = estimate(
+        "Llama-3.1-70B", precision="fp8", kv_dtype="fp8", context=16384, batch=2
+    )
     assert r.per_gpu_bytes == e.per_gpu(4)
     assert r.kv_dtype == "fp8" and r.precision == "fp8" and r.n_gpus == 4
 
@@ -66,9 +97,13 @@ def test_max_context_and_max_batch_are_the_largest_that_fit():
     r = size("Llama-3.1-8B", "bf16", None, 8192, 1, "RTX 4090", 1)
     assert 8192 < r.max_context < CONTEXT_LIMIT
     assert size("Llama-3.1-8B", "bf16", None, r.max_context, 1, "RTX 4090", 1).fits
-    assert not size("Llama-3.1-8B", "bf16", None, r.max_context + 1, 1, "RTX 4090", 1).fits
+    assert not size(
+        "Llama-3.1-8B", "bf16", None, r.max_context + 1, 1, "RTX 4090", 1
+    ).fits
     assert size("Llama-3.1-8B", "bf16", None, 8192, r.max_batch, "RTX 4090", 1).fits
-    assert not size("Llama-3.1-8B", "bf16", None, 8192, r.max_batch + 1, "RTX 4090", 1).fits
+    assert not size(
+        "Llama-3.1-8B", "bf16", None, 8192, r.max_batch + 1, "RTX 4090", 1
+    ).fits
     assert f"{r.max_context:,} tokens" in r.message()
 
 
@@ -94,7 +129,9 @@ def test_a_split_the_heads_forbid_is_a_message():
     assert r.verdict().startswith("Cannot run on 3 x H100 SXM 80GB")
     assert "1, 2, 4, 8, 16" in r.message()
     assert r.headline() == "cannot split over 3 GPUs"
-    assert r.max_context == 0 and r.max_batch == 0 and r.rows() == [] and r.table() == ""
+    assert (
+        r.max_context == 0 and r.max_batch == 0 and r.rows() == [] and r.table() == ""
+    )
 
 
 def test_kv_heads_forbid_a_size_the_query_heads_allow():
@@ -113,7 +150,10 @@ def test_nothing_fits_is_explained_with_what_would():
     assert "Not even a 1-token context fits" in r.message()
     assert "No tensor-parallel group of up to 64 x RTX 3080 10GB" in r.message()
     r70 = size("Llama-3.1-70B", "bf16", None, 8192, 1, "A100 80GB", 1)
-    assert r70.gpus_needed == 2 and "The fewest A100 SXM 80GB that hold it: 2." in r70.message()
+    assert (
+        r70.gpus_needed == 2
+        and "The fewest A100 SXM 80GB that hold it: 2." in r70.message()
+    )
 
 
 BAD_INPUTS = [
@@ -121,17 +161,39 @@ BAD_INPUTS = [
     (dict(model="[1, 2]"), "must hold a JSON object"),
     (dict(model="[" * 100_000), "nested too deeply"),
     (dict(model="{}"), "'model_type' is required"),
-    (dict(model='{"model_type": "bert", "hidden_size": 8}'), "'bert', an architecture vramlib does not support"),
+    (
+        dict(model='{"model_type": "bert", "hidden_size": 8}'),
+        "'bert', an architecture vramlib does not support",
+    ),
     (dict(model='{"model_type": "llama", "hidden_size": 4096}'), "is required"),
-    (dict(model='{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, '
-                f'"num_hidden_layers": {MAX_LAYERS + 1}}}'), "no published model has more"),
-    (dict(model='{"model_type": "llama", "hidden_size": 1e400, "num_attention_heads": 4, '
-                '"num_hidden_layers": 2}'), "hidden_size"),
-    (dict(model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
-                '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**9, 10**12)), "parameters; check"),
-    (dict(model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
-                '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**200, 10**200)),
-     "'hidden_size' must be at most"),
+    (
+        dict(
+            model='{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, '
+            f'"num_hidden_layers": {MAX_LAYERS + 1}}}'
+        ),
+        "no published model has more",
+    ),
+    (
+        dict(
+            model='{"model_type": "llama", "hidden_size": 1e400, "num_attention_heads": 4, '
+            '"num_hidden_layers": 2}'
+        ),
+        "hidden_size",
+    ),
+    (
+        dict(
+            model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
+            '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**9, 10**12)
+        ),
+        "parameters; check",
+    ),
+    (
+        dict(
+            model='{"model_type": "llama", "hidden_size": %d, "num_attention_heads": 4, '
+            '"num_hidden_layers": 2, "vocab_size": %d}' % (4 * 10**200, 10**200)
+        ),
+        "'hidden_size' must be at most",
+    ),
     (dict(model="Llama-3.1-8b-xx"), "Did you mean"),
     (dict(model=""), "No model given"),
     (dict(model="   "), "No model given"),
@@ -154,13 +216,26 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("changes,expected", BAD_INPUTS, ids=[str(c) [:40] for c, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    "changes,expected", BAD_INPUTS, ids=[str(c)[:40] for c, _ in BAD_INPUTS]
+)
 def test_every_bad_input_is_a_message_not_an_exception(changes, expected):
-    args = dict(model="Llama-3.1-8B", precision="bf16", kv_dtype=None, context=4096, batch=1, gpu="RTX 4090",
-                n_gpus=1)
+    args = dict(
+        model="Llama-3.1-8B",
+        precision="bf16",
+        kv_dtype=None,
+        context=4096,
+        batch=1,
+        gpu="RTX 4090",
+        n_gpus=1,
+    )
     gpu_memory_utilization = changes.pop("gpu_memory_utilization", 1.0)
     prefill_chunk = changes.pop("prefill_chunk", None)
-    r = size(**{**args, **changes}, gpu_memory_utilization=gpu_memory_utilization, prefill_chunk=prefill_chunk)
+    r = size(
+        **{**args, **changes},
+        gpu_memory_utilization=gpu_memory_utilization,
+        prefill_chunk=prefill_chunk,
+    )
     assert not r.ok and expected in r.error
     assert r.verdict() == r.error == r.message() and r.notes() == []
     assert r.per_gpu_bytes == {} and not r.fits and r.rows() == []
@@ -183,13 +258,24 @@ def test_any_typed_text_gives_a_result(text):
     assert r.message()
 
 
-_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=True),
-                    st.text(max_size=8), st.lists(st.integers(0, 4), max_size=3))
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.lists(st.integers(0, 4), max_size=3),
+)
 
 
 @settings(max_examples=200)
-@given(key=st.sampled_from(sorted(json.loads(LLAMA8_CONFIG)) + ["model_type", "layer_types"]),
-       value=_VALUES, drop=st.booleans())
+@given(
+    key=st.sampled_from(
+        sorted(json.loads(LLAMA8_CONFIG)) + ["model_type", "layer_types"]
+    ),
+    value=_VALUES,
+    drop=st.booleans(),
+)
 def test_a_mangled_config_gives_a_result(key, value, drop):
     cfg = json.loads(LLAMA8_CONFIG)
     if drop:
@@ -202,7 +288,9 @@ def test_a_mangled_config_gives_a_result(key, value, drop):
 
 
 @settings(max_examples=60)
-@given(context=st.integers(-5, 10**8), batch=st.integers(-5, 10**5), n=st.integers(-2, 70))
+@given(
+    context=st.integers(-5, 10**8), batch=st.integers(-5, 10**5), n=st.integers(-2, 70)
+)
 def test_any_numbers_give_a_result(context, batch, n):
     r = size("Mixtral-8x7B-v0.1", "Q4_K_M", "fp8", context, batch, "A100 80GB", n)
     assert r.message()
@@ -217,7 +305,12 @@ SEED_000_GPUS = ["MI300X", "A100 SXM 80GB", "H100 SXM 80GB", "RTX 4090"]
 
 
 def test_fit_table_reproduces_seed_000_and_marks_what_needs_more_than_eight():
-    t = fit_table(["meta-llama/Llama-3.1-405B"], SEED_000_GPUS, ["bf16", "int8", "int4"], context=8192)
+    t = fit_table(
+        ["meta-llama/Llama-3.1-405B"],
+        SEED_000_GPUS,
+        ["bf16", "int8", "int4"],
+        context=8192,
+    )
     assert isinstance(t, FitTable) and len(t.rows) == 3
     bf16, int8, int4 = (r.gpus_needed for r in t.rows)
     # seed 000: 8 x MI300X at 16 bits, 8 x A100/H100 80GB at 8 bits, 4 x 80GB at 4 bits
@@ -225,13 +318,21 @@ def test_fit_table_reproduces_seed_000_and_marks_what_needs_more_than_eight():
     # weights alone: 405.85e9 x 2 B over 8 cards of 24 GiB is 94 GB a card: more than 8 are needed
     assert 2 * 405_853_388_800 / 8 > 24 * GIB and bf16[3] is None
     assert t.cells()[0][0] == "Llama-3.1-405B" and t.cells()[0][-1] == "> 8"
-    assert t.headers[:3] == ["model", "format", "weights (GiB, 2³⁰ B)"] and len(t.headers) == 3 + 4
+    assert (
+        t.headers[:3] == ["model", "format", "weights (GiB, 2³⁰ B)"]
+        and len(t.headers) == 3 + 4
+    )
     assert t.headers[3].startswith("MI300X (192 GiB")
 
 
 def test_fit_table_counts_are_splits_the_heads_allow():
-    t = fit_table(["Qwen/Qwen2.5-14B", "microsoft/Phi-3-medium-4k-instruct"], ["RTX 3060 12GB", "T4"],
-                  ["fp32", "bf16"], context=4096, max_gpus=16)
+    t = fit_table(
+        ["Qwen/Qwen2.5-14B", "microsoft/Phi-3-medium-4k-instruct"],
+        ["RTX 3060 12GB", "T4"],
+        ["fp32", "bf16"],
+        context=4096,
+        max_gpus=16,
+    )
     heads = {"Qwen2.5-14B": (40, 8), "Phi-3-medium-4k-instruct": (40, 10)}
     for row in t.rows:
         nh, nkv = heads[row.model.split("/")[-1]]

@@ -29,6 +29,7 @@ splits by KV head (replicated when :math:`t` exceeds the KV heads, and for MLA's
 heads); the hidden-sized activations are replicated and the MLP's are split; every GPU holds its own
 CUDA context.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,11 +86,21 @@ def format_for_model(fmt: WeightFormat, spec: ModelSpec) -> WeightFormat:
     """
     if fmt.family != "gguf" or "(" in fmt.name:
         return fmt
-    ff = spec.moe_intermediate_size if spec.is_moe and spec.moe_intermediate_size else spec.intermediate_size
-    shaped = gguf_format(fmt.name, n_layers=spec.num_hidden_layers, hidden_size=spec.hidden_size,
-                         kv_size=spec.num_key_value_heads * spec.head_dim, intermediate_size=ff,
-                         q_size=spec.num_attention_heads * spec.head_dim, gated_mlp=spec.mlp_gated,
-                         tied_embeddings=spec.tie_word_embeddings)
+    ff = (
+        spec.moe_intermediate_size
+        if spec.is_moe and spec.moe_intermediate_size
+        else spec.intermediate_size
+    )
+    shaped = gguf_format(
+        fmt.name,
+        n_layers=spec.num_hidden_layers,
+        hidden_size=spec.hidden_size,
+        kv_size=spec.num_key_value_heads * spec.head_dim,
+        intermediate_size=ff,
+        q_size=spec.num_attention_heads * spec.head_dim,
+        gated_mlp=spec.mlp_gated,
+        tied_embeddings=spec.tie_word_embeddings,
+    )
     return dataclasses.replace(shaped, name=fmt.name, aliases=fmt.aliases)
 
 
@@ -118,15 +129,26 @@ class Estimate:
     # the weights as published (vramlib.checkpoint), when the precision was not given
     published: object = field(default=None, repr=False, compare=False)
     kv_dtype_auto: bool = field(default=False, repr=False)
+    # context tokens the images added (already in ``context``): vramlib.multimodal
+    image_tokens: int = field(default=0, repr=False)
 
     @property
     def total_bytes(self) -> int:
-        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.overhead_bytes
+        return (
+            self.weights_bytes
+            + self.kv_cache_bytes
+            + self.activation_bytes
+            + self.overhead_bytes
+        )
 
     def parts(self) -> dict[str, int]:
         """The four parts in bytes, in a fixed order: weights, kv_cache, activations, overhead."""
-        return {"weights": self.weights_bytes, "kv_cache": self.kv_cache_bytes,
-                "activations": self.activation_bytes, "overhead": self.overhead_bytes}
+        return {
+            "weights": self.weights_bytes,
+            "kv_cache": self.kv_cache_bytes,
+            "activations": self.activation_bytes,
+            "overhead": self.overhead_bytes,
+        }
 
     def per_gpu(self, tensor_parallel: int = 1) -> dict[str, int]:
         """The parts held by each of ``tensor_parallel`` GPUs (see the module notes for the split).
@@ -141,8 +163,14 @@ class Estimate:
 
     def table(self, unit: str = "both") -> str:
         """A fixed-width table of the parts in GB (10^9 B) and GiB (2^30 B)."""
-        rows = [(name.replace("_", " "), format_bytes(b, "GB", 2), format_bytes(b, "GiB", 2))
-                for name, b in [*self.parts().items(), ("total", self.total_bytes)]]
+        rows = [
+            (
+                name.replace("_", " "),
+                format_bytes(b, "GB", 2),
+                format_bytes(b, "GiB", 2),
+            )
+            for name, b in [*self.parts().items(), ("total", self.total_bytes)]
+        ]
         return text_table(["part", "GB (10^9 B)", "GiB (2^30 B)"], rows)
 
     @property
@@ -207,10 +235,19 @@ class Estimate:
         return head + "\n" + self.table()
 
 
-def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
-             context: int = 4096,
-             batch: int = 1, kv_dtype: "str | None" = None, prefill_chunk: "int | None" = None,
-             overhead: str = "vramlib", flat_factor: float = 1.2) -> Estimate:
+def estimate(
+    model: "ModelSpec | str",
+    *,
+    precision: "str | int | None" = None,
+    context: int = 4096,
+    batch: int = 1,
+    kv_dtype: "str | None" = None,
+    prefill_chunk: "int | None" = None,
+    overhead: str = "vramlib",
+    flat_factor: float = 1.2,
+    images: int = 0,
+    image_size: "tuple[int, int] | None" = None,
+) -> Estimate:
     r"""Estimate the memory to serve ``model`` (a :class:`ModelSpec` or a catalogue name).
 
     ``precision`` is a weight format (``"bf16"``, ``"Q4_K_M"``, ``"gptq-4bit-128g"``, a bit width …),
@@ -220,7 +257,10 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
     ``overhead="flat"`` is the source articles' rule: weights × ``flat_factor``, nothing else.
     All arithmetic is on integers (and exact fractions), so the bytes are exact at any
-    size.
+    size. ``images`` per sequence (of ``image_size`` = (width, height) pixels) add
+    their tokens to ``context`` (:func:`vramlib.multimodal.image_tokens`;
+    ``image_tokens`` on the result); a family whose count depends on the size needs
+    ``image_size``.
     """
     spec = _resolve_spec(model)
     published = None
@@ -228,14 +268,27 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
         precision = "bf16"
         if spec.checkpoint is not None:
             from .checkpoint.source import published_for
+
             published = published_for(spec)
     fmt = format_for_model(get_format(precision, argument="precision"), spec)
     context = _check.integer("context", context, minimum=1)
+    added = 0
+    if _check.integer("images", images, minimum=0):  # multimodal hook (issue 13)
+        from .multimodal import tokens_for_images
+
+        added = tokens_for_images(spec, images, image_size)
+        context += added
     batch = _check.integer("batch", batch, minimum=1)
     if not isinstance(overhead, str) or overhead not in OVERHEAD_MODELS:
-        raise _check.unknown("overhead", overhead, OVERHEAD_MODELS, what="overhead model")
+        raise _check.unknown(
+            "overhead", overhead, OVERHEAD_MODELS, what="overhead model"
+        )
     flat_factor = _check.number("flat_factor", flat_factor, minimum=1.0, inclusive=True)
-    chunk = context if prefill_chunk is None else min(context, _check.integer("prefill_chunk", prefill_chunk))
+    chunk = (
+        context
+        if prefill_chunk is None
+        else min(context, _check.integer("prefill_chunk", prefill_chunk))
+    )
     auto = kv_dtype is None or (
         isinstance(kv_dtype, str) and kv_dtype.strip().lower() == AUTO_KV_DTYPE
     )
@@ -243,17 +296,40 @@ def estimate(model: "ModelSpec | str", *, precision: "str | int | None" = None,
     if auto and published is not None and published.kv_cache_dtype is not None:
         kv_given = published.kv_cache_dtype  # the checkpoint's own KV-cache scheme
     kv_name = get_precision(kv_given, argument="kv_dtype").name
-    common = dict(model=spec.name or spec.model_type, precision=fmt.name, context=context, batch=batch,
-                  params=spec.param_count(), prefill_tokens=chunk, spec=spec, format=fmt,
-                  overhead_model=overhead, flat_factor=flat_factor, published=published,
-                  kv_dtype_auto=auto)
+    common = dict(
+        model=spec.name or spec.model_type,
+        precision=fmt.name,
+        context=context,
+        batch=batch,
+        params=spec.param_count(),
+        prefill_tokens=chunk,
+        spec=spec,
+        format=fmt,
+        overhead_model=overhead,
+        flat_factor=flat_factor,
+        published=published,
+        kv_dtype_auto=auto,
+        image_tokens=added,
+    )
     if published is not None:
         common["precision"] = f"as published: {published.label}"
-    probe = Estimate(kv_dtype=kv_name, weights_bytes=0, kv_cache_bytes=0, activation_bytes=0,
-                     overhead_bytes=0, **common)
+    probe = Estimate(
+        kv_dtype=kv_name,
+        weights_bytes=0,
+        kv_cache_bytes=0,
+        activation_bytes=0,
+        overhead_bytes=0,
+        **common,
+    )
     parts = _split(probe, 1)
-    return Estimate(kv_dtype=kv_name, weights_bytes=parts["weights"], kv_cache_bytes=parts["kv_cache"],
-                    activation_bytes=parts["activations"], overhead_bytes=parts["overhead"], **common)
+    return Estimate(
+        kv_dtype=kv_name,
+        weights_bytes=parts["weights"],
+        kv_cache_bytes=parts["kv_cache"],
+        activation_bytes=parts["activations"],
+        overhead_bytes=parts["overhead"],
+        **common,
+    )
 
 
 def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
@@ -272,8 +348,10 @@ def tensor_parallel_problem(spec: ModelSpec, tensor_parallel: int) -> str:
             f"{', '.join(map(str, sizes))})"
         )
     if not spec.uses_mla and kv % t and t % kv:
-        return (f"tensor parallel size {t} neither divides nor is a multiple of the {kv} KV heads of "
-                f"{spec.name or spec.model_type}")
+        return (
+            f"tensor parallel size {t} neither divides nor is a multiple of the {kv} KV heads of "
+            f"{spec.name or spec.model_type}"
+        )
     return ""
 
 
@@ -283,8 +361,11 @@ def valid_tensor_parallel_sizes(spec: ModelSpec, up_to: int = 64) -> list[int]:
     heads, kv = spec.num_attention_heads, spec.num_key_value_heads
     # a size must divide the heads, so none exceeds them: the loop is bounded by the
     # smaller
-    return [t for t in range(1, min(up_to, heads) + 1)
-            if heads % t == 0 and (spec.uses_mla or kv % t == 0 or t % kv == 0)]
+    return [
+        t
+        for t in range(1, min(up_to, heads) + 1)
+        if heads % t == 0 and (spec.uses_mla or kv % t == 0 or t % kv == 0)
+    ]
 
 
 def _ceil(x: "int | Fraction") -> int:
@@ -315,8 +396,12 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
     kept = sum(b for g, b in by_group.items() if g not in _SPLIT_GROUPS)
     weights = _ceil_div(split, t) + kept
     if e.overhead_model == "flat":
-        return {"weights": weights, "kv_cache": 0, "activations": 0,
-                "overhead": _ceil(weights * (_exact(e.flat_factor) - 1))}
+        return {
+            "weights": weights,
+            "kv_cache": 0,
+            "activations": 0,
+            "overhead": _ceil(weights * (_exact(e.flat_factor) - 1)),
+        }
     kv_total = kv_cache_bytes(spec, tokens=e.context, batch=e.batch, dtype=e.kv_dtype)
     kvh = spec.num_key_value_heads
     if spec.uses_mla or t == 1:
@@ -329,13 +414,23 @@ def _split(e: Estimate, t: int) -> dict[str, int]:
     tokens = e.prefill_tokens * e.batch
     width = spec.intermediate_size
     if spec.is_moe:
-        moe_width = spec.experts_per_token * spec.moe_intermediate_size + spec.shared_expert_intermediate_size
+        moe_width = (
+            spec.experts_per_token * spec.moe_intermediate_size
+            + spec.shared_expert_intermediate_size
+        )
         width = max(moe_width, width) if "dense" in spec.mlp_layer_types else moe_width
-    activations = (tokens * act["hidden_copies"] * spec.hidden_size * a
-                   + _ceil_div(tokens * act["intermediate_copies"] * width * a, t)
-                   + e.batch * spec.vocab_size * act["logits_bytes_per_element"])
+    activations = (
+        tokens * act["hidden_copies"] * spec.hidden_size * a
+        + _ceil_div(tokens * act["intermediate_copies"] * width * a, t)
+        + e.batch * spec.vocab_size * act["logits_bytes_per_element"]
+    )
     rest = weights + kv + activations
     overhead = c["cuda_context_bytes"]["value"] + _ceil(
         rest * _exact(c["allocator_fraction"]["value"])
     )
-    return {"weights": weights, "kv_cache": kv, "activations": activations, "overhead": overhead}
+    return {
+        "weights": weights,
+        "kv_cache": kv,
+        "activations": activations,
+        "overhead": overhead,
+    }

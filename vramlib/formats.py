@@ -1,7 +1,9 @@
 r"""Weight formats: how many bits each kind of parameter takes once a model is stored a given way.
 
-A model's parameters fall into seven groups (the keys of ``ModelSpec.param_groups()``):
-``embedding``, ``lm_head``, ``attention``, ``mlp``, ``router``, ``norm`` and ``bias``. A format
+A model's parameters fall into nine groups (the keys of
+``ModelSpec.param_groups()``): ``embedding``, ``lm_head``, ``attention``, ``mlp``,
+``router``, ``norm``, ``bias``, and the multimodal towers ``vision`` and ``audio``
+(see :data:`GROUPS`). A format
 gives each group a storage cost :math:`b_g` in bits per parameter, derived from the format's own
 layout (its block struct, or the tensors a quantized linear layer registers), and the weights take
 
@@ -24,6 +26,7 @@ Where a cost depends on a matrix's shape or on the layer count, the named format
 the reference shape in the data file (Llama-3-8B); :func:`gptq_format`, :func:`awq_format` and
 :func:`gguf_format` evaluate them at any other.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +38,27 @@ from typing import Mapping
 from . import _check, _data
 from .precisions import Precision, get_precision
 
-GROUPS: tuple[str, ...] = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
-"""The parameter groups a format assigns bits to (the keys of ``ModelSpec.param_groups()``)."""
+GROUPS: tuple[str, ...] = (
+    "embedding",
+    "lm_head",
+    "attention",
+    "mlp",
+    "router",
+    "norm",
+    "bias",
+    "vision",
+    "audio",
+)
+"""The parameter groups a format assigns bits to (the keys of
+``ModelSpec.param_groups()``).
+
+``vision`` and ``audio`` are the towers of multimodal checkpoints (encoder and
+projector).
+Quantized checkpoints leave them unquantized (their quantization configs' ignore and
+skip lists name the vision model; llama.cpp keeps them in a separate f16 ``mmproj``
+file), so every quantized format gives them 16 bits; a uniform format (``fp16``,
+``fp8``, a bit width) stores every parameter alike, towers included."""
+TOWER_BITS = Fraction(16)
 
 
 @dataclass(frozen=True)
@@ -85,27 +107,35 @@ class WeightFormat:
         ``_M``, GPTQ's ``g_idx``) is exact for the shape it was evaluated at.
         """
         if not isinstance(param_groups, Mapping):
-            raise TypeError(f"param_groups must be a mapping of group name to parameter count "
-                            f"(keys among {', '.join(GROUPS)}), got {type(param_groups).__name__}")
+            raise TypeError(
+                f"param_groups must be a mapping of group name to parameter count "
+                f"(keys among {', '.join(GROUPS)}), got {type(param_groups).__name__}"
+            )
         table = self.bits_by_group
         total = 0
         for group, count in param_groups.items():
             if not isinstance(group, str) or group not in table:
-                raise _check.unknown("param_groups", group, GROUPS, what="parameter group")
+                raise _check.unknown(
+                    "param_groups", group, GROUPS, what="parameter group"
+                )
             n = _check.integer(f"param_groups[{group!r}]", count, minimum=0)
             total += math.ceil(n * table[group] / 8)
         return total
 
     def describe(self) -> str:
         """A few lines for a reader: name, family, bits per group, source and caveats."""
-        lines = [f"{self.name} ({self.family}): {self.description}",
-                 f"  linear layers: {_fmt_bits(self.linear_bits)} bits per weight"]
+        lines = [
+            f"{self.name} ({self.family}): {self.description}",
+            f"  linear layers: {_fmt_bits(self.linear_bits)} bits per weight",
+        ]
         if self.group_size is not None:
             lines.append(f"  group/block size: {self.group_size}")
         if self.layout:
             lines.append(f"  layout: {self.layout}")
-        lines.append("  bits per parameter: " + ", ".join(
-            f"{g} {_fmt_bits(b)}" for g, b in self.group_bits))
+        lines.append(
+            "  bits per parameter: "
+            + ", ".join(f"{g} {_fmt_bits(b)}" for g, b in self.group_bits)
+        )
         lines.append(f"  source: {self.source}")
         if self.note:
             lines.append(f"  note: {self.note}")
@@ -119,8 +149,14 @@ def _fmt_bits(bits: Fraction) -> str:
     return str(int(bits)) if bits.denominator == 1 else f"{float(bits):.6g}"
 
 
-def _groups(default: Fraction, **overrides: Fraction) -> tuple[tuple[str, Fraction], ...]:
-    return tuple((g, Fraction(overrides.get(g, default))) for g in GROUPS)
+def _groups(
+    default: Fraction, **overrides: Fraction
+) -> tuple[tuple[str, Fraction], ...]:
+    towers = default if not overrides else TOWER_BITS  # uniform: every group alike
+    return tuple(
+        (g, Fraction(overrides.get(g, towers if g in ("vision", "audio") else default)))
+        for g in GROUPS
+    )
 
 
 def _reference() -> dict:
@@ -128,6 +164,7 @@ def _reference() -> dict:
 
 
 # --------------------------------------------------------------------------- uniform
+
 
 def _uniform(precision: Precision, entry: "dict | None" = None) -> WeightFormat:
     data = _data.load("formats.json")
@@ -149,18 +186,27 @@ def _uniform(precision: Precision, entry: "dict | None" = None) -> WeightFormat:
 
 # --------------------------------------------------------------------------- GPTQ / AWQ
 
+
 def _group_rows(group_size: int, in_features: int) -> int:
     return in_features if group_size == -1 else group_size
 
 
 def _check_group_size(group_size: object) -> int:
-    if isinstance(group_size, str) and _check.normalise(group_size) in ("perchannel", "pc", "channel"):
+    if isinstance(group_size, str) and _check.normalise(group_size) in (
+        "perchannel",
+        "pc",
+        "channel",
+    ):
         return -1
     if isinstance(group_size, bool) or not isinstance(group_size, int):
-        raise TypeError(f"group_size must be a positive integer or -1 (per channel), "
-                        f"got {type(group_size).__name__} {group_size!r}")
+        raise TypeError(
+            f"group_size must be a positive integer or -1 (per channel), "
+            f"got {type(group_size).__name__} {group_size!r}"
+        )
     if group_size != -1 and group_size < 1:
-        raise ValueError(f"group_size must be a positive integer or -1 (per channel), got {group_size}")
+        raise ValueError(
+            f"group_size must be a positive integer or -1 (per channel), got {group_size}"
+        )
     return group_size
 
 
@@ -169,7 +215,9 @@ def _check_features(in_features: object, out_features: object) -> tuple[int, int
     n_out = _check.integer("out_features", out_features, minimum=32)
     for name, value in (("in_features", n_in), ("out_features", n_out)):
         if value % 32:
-            raise ValueError(f"{name} must be a multiple of 32 (values are packed into int32), got {value}")
+            raise ValueError(
+                f"{name} must be a multiple of 32 (values are packed into int32), got {value}"
+            )
     return n_in, n_out
 
 
@@ -177,8 +225,13 @@ def _gptq_name(bits: int, group_size: int) -> str:
     return f"gptq-{bits}bit-" + ("perchannel" if group_size == -1 else f"{group_size}g")
 
 
-def gptq_format(bits: int = 4, group_size: "int | str" = 128, *, in_features: "int | None" = None,
-                out_features: "int | None" = None) -> WeightFormat:
+def gptq_format(
+    bits: int = 4,
+    group_size: "int | str" = 128,
+    *,
+    in_features: "int | None" = None,
+    out_features: "int | None" = None,
+) -> WeightFormat:
     r"""GPTQ (AutoGPTQ's packing) at ``bits`` with groups of ``group_size`` input rows.
 
     A ``Linear(in, out)`` stores ``qweight`` int32[in/32·q, out], ``qzeros``
@@ -196,14 +249,18 @@ def gptq_format(bits: int = 4, group_size: "int | str" = 128, *, in_features: "i
         raise ValueError(f"bits must be one of {spec['bits']} for GPTQ, got {q}")
     g = _check_group_size(group_size)
     ref = _reference()
-    n_in, n_out = _check_features(ref["in_features"] if in_features is None else in_features,
-                                  ref["out_features"] if out_features is None else out_features)
+    n_in, n_out = _check_features(
+        ref["in_features"] if in_features is None else in_features,
+        ref["out_features"] if out_features is None else out_features,
+    )
     rows = _group_rows(g, n_in)
     n_groups = -(-n_in // rows)
-    stored_bits = (n_in // 32 * q * n_out * 32          # qweight
-                   + n_groups * (n_out // 32 * q) * 32  # qzeros
-                   + n_groups * n_out * 16              # scales
-                   + n_in * 32)                         # g_idx
+    stored_bits = (
+        n_in // 32 * q * n_out * 32  # qweight
+        + n_groups * (n_out // 32 * q) * 32  # qzeros
+        + n_groups * n_out * 16  # scales
+        + n_in * 32
+    )  # g_idx
     linear = Fraction(stored_bits, n_in * n_out)
     kept = {k: Fraction(v) for k, v in spec["unquantized"].items()}
     name = _gptq_name(q, g)
@@ -212,11 +269,15 @@ def gptq_format(bits: int = 4, group_size: "int | str" = 128, *, in_features: "i
         name=name if not shaped else f"{name} ({n_in}x{n_out})",
         aliases=() if shaped else _gptq_aliases(q, g, spec["default_group_size"]),
         family=spec["family"],
-        description=f"GPTQ {q}-bit, " + ("per-channel scales" if g == -1 else f"group size {g}")
+        description=f"GPTQ {q}-bit, "
+        + ("per-channel scales" if g == -1 else f"group size {g}")
         + f", evaluated for a {n_in}x{n_out} linear layer; embeddings, lm_head, router, norms fp16",
-        source=spec["source"], note=spec["note"],
-        group_bits=_groups(linear, **kept), linear_bits=linear,
-        group_size=g, layout=spec["layout"],
+        source=spec["source"],
+        note=spec["note"],
+        group_bits=_groups(linear, **kept),
+        linear_bits=linear,
+        group_size=g,
+        layout=spec["layout"],
     )
 
 
@@ -224,7 +285,12 @@ def _gptq_aliases(q: int, g: int, default: int) -> tuple[str, ...]:
     if g == -1:
         out = [f"gptq-{q}bit-pc", f"gptq-int{q}-perchannel", f"gptq-w{q}-perchannel"]
     else:
-        out = [f"gptq-int{q}-{g}g", f"gptq-{q}bit-g{g}", f"gptq-w{q}g{g}", f"gptq-int{q}-g{g}"]
+        out = [
+            f"gptq-int{q}-{g}g",
+            f"gptq-{q}bit-g{g}",
+            f"gptq-w{q}g{g}",
+            f"gptq-int{q}-g{g}",
+        ]
     if g == default:
         out += [f"gptq-{q}bit", f"gptq-int{q}", f"gptq{q}"]
         if q == 4:
@@ -232,8 +298,9 @@ def _gptq_aliases(q: int, g: int, default: int) -> tuple[str, ...]:
     return tuple(out)
 
 
-def awq_format(bits: int = 4, group_size: "int | str" = 128, *,
-               in_features: "int | None" = None) -> WeightFormat:
+def awq_format(
+    bits: int = 4, group_size: "int | str" = 128, *, in_features: "int | None" = None
+) -> WeightFormat:
     r"""AWQ (AutoAWQ's ``WQLinear_GEMM``) at 4 bits with groups of ``group_size`` input rows.
 
     A ``Linear(in, out)`` stores ``qweight`` int32[in, out/8], ``qzeros`` int32[in/g, out/8] and
@@ -243,65 +310,97 @@ def awq_format(bits: int = 4, group_size: "int | str" = 128, *,
     spec = _data.load("formats.json")["awq"]
     q = _check.integer("bits", bits, minimum=1)
     if q not in spec["bits"]:
-        raise ValueError(f"bits must be one of {spec['bits']} for AWQ (AutoAWQ's WQLinear_GEMM "
-                         f"supports only 4-bit), got {q}")
+        raise ValueError(
+            f"bits must be one of {spec['bits']} for AWQ (AutoAWQ's WQLinear_GEMM "
+            f"supports only 4-bit), got {q}"
+        )
     g = _check_group_size(group_size)
-    n_in = _check.integer("in_features", _reference()["in_features"] if in_features is None
-                          else in_features, minimum=1)
+    n_in = _check.integer(
+        "in_features",
+        _reference()["in_features"] if in_features is None else in_features,
+        minimum=1,
+    )
     rows = _group_rows(g, n_in)
     if n_in % rows:
-        raise ValueError(f"group_size {g} must divide in_features {n_in} (WQLinear_GEMM asserts it)")
+        raise ValueError(
+            f"group_size {g} must divide in_features {n_in} (WQLinear_GEMM asserts it)"
+        )
     linear = q + Fraction(16 + q, rows)
     kept = {k: Fraction(v) for k, v in spec["unquantized"].items()}
     name = f"awq-{q}bit-" + ("perchannel" if g == -1 else f"{g}g")
     shaped = in_features is not None and g == -1
     aliases: tuple[str, ...] = ()
     if not shaped:
-        aliases = ((f"awq-int{q}-{g}g", f"awq-{q}bit-g{g}", f"awq-w{q}g{g}") if g != -1
-                   else (f"awq-{q}bit-pc", f"awq-int{q}-perchannel"))
+        aliases = (
+            (f"awq-int{q}-{g}g", f"awq-{q}bit-g{g}", f"awq-w{q}g{g}")
+            if g != -1
+            else (f"awq-{q}bit-pc", f"awq-int{q}-perchannel")
+        )
         if g == spec["default_group_size"]:
             aliases += ("awq", f"awq-{q}bit", f"awq-int{q}", f"awq{q}")
     return WeightFormat(
         name=name if not shaped else f"{name} (in {n_in})",
-        aliases=aliases, family=spec["family"],
-        description=f"AWQ {q}-bit, " + ("per-channel scales" if g == -1 else f"group size {g}")
+        aliases=aliases,
+        family=spec["family"],
+        description=f"AWQ {q}-bit, "
+        + ("per-channel scales" if g == -1 else f"group size {g}")
         + "; embeddings, lm_head, router, norms fp16",
-        source=spec["source"], note=spec["note"],
-        group_bits=_groups(linear, **kept), linear_bits=linear,
-        group_size=g, layout=spec["layout"],
+        source=spec["source"],
+        note=spec["note"],
+        group_bits=_groups(linear, **kept),
+        linear_bits=linear,
+        group_size=g,
+        layout=spec["layout"],
     )
 
 
 # --------------------------------------------------------------------------- bitsandbytes
 
+
 def _bnb(entry: dict) -> WeightFormat:
     data = _data.load("formats.json")
     kept = {k: Fraction(v) for k, v in data["bitsandbytes_unquantized"].items()}
-    if "per_row_scale_bits" in entry:       # LLM.int8: one scale per output row of in_features
-        linear = entry["element_bits"] + Fraction(entry["per_row_scale_bits"],
-                                                  _reference()["in_features"])
+    if (
+        "per_row_scale_bits" in entry
+    ):  # LLM.int8: one scale per output row of in_features
+        linear = entry["element_bits"] + Fraction(
+            entry["per_row_scale_bits"], _reference()["in_features"]
+        )
         size = None
-    else:                                   # 4-bit blockwise, optionally double-quantized absmax
+    else:  # 4-bit blockwise, optionally double-quantized absmax
         block = entry["blocksize"]
         linear = entry["element_bits"] + Fraction(entry["absmax_bits"], block)
         if entry["double_quant"]:
-            linear += Fraction(entry["nested_absmax_bits"], block * entry["nested_blocksize"])
+            linear += Fraction(
+                entry["nested_absmax_bits"], block * entry["nested_blocksize"]
+            )
         size = block
     return WeightFormat(
-        name=entry["name"], aliases=tuple(entry.get("aliases", ())), family="bitsandbytes",
-        description=entry["description"] + "; embeddings, lm_head, norms and biases 16-bit",
-        source=entry["source"], note=entry.get("note", ""),
-        group_bits=_groups(linear, **kept), linear_bits=linear,
-        group_size=size, layout=entry["layout"],
+        name=entry["name"],
+        aliases=tuple(entry.get("aliases", ())),
+        family="bitsandbytes",
+        description=entry["description"]
+        + "; embeddings, lm_head, norms and biases 16-bit",
+        source=entry["source"],
+        note=entry.get("note", ""),
+        group_bits=_groups(linear, **kept),
+        linear_bits=linear,
+        group_size=size,
+        layout=entry["layout"],
     )
 
 
 # --------------------------------------------------------------------------- GGUF
 
+
 def ggml_type_bits(type_name: str) -> Fraction:
     """Bits per weight of a ggml block type (``"q4_K"`` → 9/2), from its struct's field sizes."""
     _check.text("type_name", type_name)
-    types = {k: v for k, v in _data.load("formats.json")["ggml_types"].items() if not k.startswith("_")}
+    types = {
+        k: v
+        for k, v in _data.load("formats.json")["ggml_types"].items()
+        if not k.startswith("_")
+    }
     by_key = {_check.normalise(k): v for k, v in types.items()}
     entry = by_key.get(_check.normalise(type_name))
     if entry is None:
@@ -314,10 +413,14 @@ def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
-def _layer_average(rule: "str | dict", base: str, n_layers: int, n_gqa: Fraction) -> Fraction:
+def _layer_average(
+    rule: "str | dict", base: str, n_layers: int, n_gqa: Fraction
+) -> Fraction:
     """Average bits of one per-layer tensor under a rule of formats.json's gguf section."""
+
     def bits(t: str) -> Fraction:
         return ggml_type_bits(base if t == "base" else t)
+
     if isinstance(rule, str):
         return bits(rule)
     then, other = rule["then"], rule.get("else", "base")
@@ -336,10 +439,17 @@ def _layer_average(rule: "str | dict", base: str, n_layers: int, n_gqa: Fraction
     return (k * bits(then) + (n_layers - k) * bits(other)) / n_layers
 
 
-def gguf_format(name: str, *, n_layers: "int | None" = None, hidden_size: "int | None" = None,
-                kv_size: "int | None" = None, intermediate_size: "int | None" = None,
-                q_size: "int | None" = None, gated_mlp: "bool | None" = None,
-                tied_embeddings: bool = False) -> WeightFormat:
+def gguf_format(
+    name: str,
+    *,
+    n_layers: "int | None" = None,
+    hidden_size: "int | None" = None,
+    kv_size: "int | None" = None,
+    intermediate_size: "int | None" = None,
+    q_size: "int | None" = None,
+    gated_mlp: "bool | None" = None,
+    tied_embeddings: bool = False,
+) -> WeightFormat:
     r"""A llama.cpp file type (``"Q4_K_M"``) with its per-tensor mix evaluated for a model's shape.
 
     ``llama_tensor_get_type`` picks a ggml type per tensor; e.g. ``Q4_K_M`` stores Q4_K but uses
@@ -358,74 +468,128 @@ def gguf_format(name: str, *, n_layers: "int | None" = None, hidden_size: "int |
     if key.startswith("gguf") and key[4:] in by_key:
         key = key[4:]
     if key not in by_key:
-        raise _check.unknown("name", name, [f["name"] for f in spec["ftypes"]], what="GGUF file type")
+        raise _check.unknown(
+            "name", name, [f["name"] for f in spec["ftypes"]], what="GGUF file type"
+        )
     ftype = by_key[key]
     ref = _reference()
-    layers = _check.integer("n_layers", ref["n_layers"] if n_layers is None else n_layers)
-    d = _check.integer("hidden_size", ref["hidden_size"] if hidden_size is None else hidden_size)
+    layers = _check.integer(
+        "n_layers", ref["n_layers"] if n_layers is None else n_layers
+    )
+    d = _check.integer(
+        "hidden_size", ref["hidden_size"] if hidden_size is None else hidden_size
+    )
     kv = _check.integer("kv_size", ref["kv_size"] if kv_size is None else kv_size)
-    ff = _check.integer("intermediate_size",
-                        ref["intermediate_size"] if intermediate_size is None else intermediate_size)
+    ff = _check.integer(
+        "intermediate_size",
+        ref["intermediate_size"] if intermediate_size is None else intermediate_size,
+    )
     qd = _check.integer("q_size", d if q_size is None else q_size)
     gated = ref["gated_mlp"] if gated_mlp is None else gated_mlp
     if not isinstance(gated, bool):
         raise TypeError(f"gated_mlp must be True or False, got {gated!r}")
     if not isinstance(tied_embeddings, bool):
-        raise TypeError(f"tied_embeddings must be True or False, got {tied_embeddings!r}")
+        raise TypeError(
+            f"tied_embeddings must be True or False, got {tied_embeddings!r}"
+        )
     base, rules = ftype["base"], ftype["rules"]
     n_gqa = Fraction(qd, kv)
 
     def tensor(cat: str) -> Fraction:
         return _layer_average(rules.get(cat, "base"), base, layers, n_gqa)
 
-    attention = (d * qd * tensor("attn_q") + d * kv * tensor("attn_k") + d * kv * tensor("attn_v")
-                 + qd * d * tensor("attn_output")) / (2 * d * qd + 2 * d * kv)
+    attention = (
+        d * qd * tensor("attn_q")
+        + d * kv * tensor("attn_k")
+        + d * kv * tensor("attn_v")
+        + qd * d * tensor("attn_output")
+    ) / (2 * d * qd + 2 * d * kv)
     ffn = ["ffn_up", "ffn_down"] + (["ffn_gate"] if gated else [])
     mlp = sum((tensor(c) for c in ffn), Fraction(0)) / len(ffn)
     output = tensor("output")
     embedding = output if tied_embeddings else tensor("token_embd")
     kept = {g: ggml_type_bits(t) for g, t in spec["kept"].items()}
-    shaped = any(v is not None for v in (n_layers, hidden_size, kv_size, intermediate_size,
-                                         q_size, gated_mlp)) or tied_embeddings
-    shape_text = (f"{layers} layers, hidden {d}, q {qd}, kv {kv}, ff {ff}"
-                  f"{', gated' if gated else ''}{', tied embeddings' if tied_embeddings else ''}")
+    shaped = (
+        any(
+            v is not None
+            for v in (
+                n_layers,
+                hidden_size,
+                kv_size,
+                intermediate_size,
+                q_size,
+                gated_mlp,
+            )
+        )
+        or tied_embeddings
+    )
+    shape_text = (
+        f"{layers} layers, hidden {d}, q {qd}, kv {kv}, ff {ff}"
+        f"{', gated' if gated else ''}{', tied embeddings' if tied_embeddings else ''}"
+    )
     return WeightFormat(
         name=ftype["name"] if not shaped else f"{ftype['name']} ({shape_text})",
-        aliases=() if shaped else (f"gguf-{ftype['name']}", f"gguf_{ftype['name'].lower()}"),
+        aliases=()
+        if shaped
+        else (f"gguf-{ftype['name']}", f"gguf_{ftype['name'].lower()}"),
         family="gguf",
         description=ftype["description"] + f"; mix averaged for {shape_text}",
-        source=spec["source"] + "; block sizes: " + _data.load("formats.json")["ggml_types"][base]["source"],
+        source=spec["source"]
+        + "; block sizes: "
+        + _data.load("formats.json")["ggml_types"][base]["source"],
         note=spec["not_modelled"],
-        group_bits=_groups(Fraction(0), embedding=embedding, lm_head=output, attention=attention,
-                           mlp=mlp, **kept),
+        group_bits=_groups(
+            Fraction(0),
+            embedding=embedding,
+            lm_head=output,
+            attention=attention,
+            mlp=mlp,
+            **kept,
+        ),
         linear_bits=ggml_type_bits(base),
         group_size=_data.load("formats.json")["ggml_types"][base]["block_elems"],
-        layout=f"{base}: " + " + ".join(
-            f"{field} {size} B" for field, size in
-            _data.load("formats.json")["ggml_types"][base]["fields"].items()),
+        layout=f"{base}: "
+        + " + ".join(
+            f"{field} {size} B"
+            for field, size in _data.load("formats.json")["ggml_types"][base][
+                "fields"
+            ].items()
+        ),
     )
 
 
 # --------------------------------------------------------------------------- microscaling
 
+
 def _microscaling(entry: dict) -> WeightFormat:
-    linear = Fraction(entry["block_elems"] * entry["element_bits"] + entry["scale_bits"],
-                      entry["block_elems"])
+    linear = Fraction(
+        entry["block_elems"] * entry["element_bits"] + entry["scale_bits"],
+        entry["block_elems"],
+    )
     quantized = {g: linear for g in entry["quantized"]}
     return WeightFormat(
-        name=entry["name"], aliases=tuple(entry.get("aliases", ())), family=entry["family"],
-        description=entry["description"], source=entry["source"], note=entry.get("note", ""),
-        group_bits=_groups(Fraction(entry["kept_bits"]), **quantized), linear_bits=linear,
-        group_size=entry["block_elems"], layout=entry["layout"],
+        name=entry["name"],
+        aliases=tuple(entry.get("aliases", ())),
+        family=entry["family"],
+        description=entry["description"],
+        source=entry["source"],
+        note=entry.get("note", ""),
+        group_bits=_groups(Fraction(entry["kept_bits"]), **quantized),
+        linear_bits=linear,
+        group_size=entry["block_elems"],
+        layout=entry["layout"],
     )
 
 
 # --------------------------------------------------------------------------- registry
 
+
 @lru_cache(maxsize=None)
 def _registry() -> dict[str, WeightFormat]:
     data = _data.load("formats.json")
-    formats: list[WeightFormat] = [_uniform(get_precision(e["precision"]), e) for e in data["uniform"]]
+    formats: list[WeightFormat] = [
+        _uniform(get_precision(e["precision"]), e) for e in data["uniform"]
+    ]
     for q in data["gptq"]["bits"]:
         formats += [gptq_format(q, g) for g in data["gptq"]["group_sizes"]]
     for q in data["awq"]["bits"]:
@@ -437,8 +601,12 @@ def _registry() -> dict[str, WeightFormat]:
     for fmt in formats:
         for key in (fmt.name, *fmt.aliases):
             k = _check.normalise(key)
-            if k in table and table[k] is not fmt:  # pragma: no cover - data-file consistency
-                raise ValueError(f"formats.json: {key!r} names both {table[k].name} and {fmt.name}")
+            if (
+                k in table and table[k] is not fmt
+            ):  # pragma: no cover - data-file consistency
+                raise ValueError(
+                    f"formats.json: {key!r} names both {table[k].name} and {fmt.name}"
+                )
             table[k] = fmt
     return table
 
@@ -466,7 +634,9 @@ def get_format(
         return name_or_bits
     if isinstance(name_or_bits, Precision):
         return _uniform_for(name_or_bits)
-    if isinstance(name_or_bits, bool) or not isinstance(name_or_bits, (str, int, float)):
+    if isinstance(name_or_bits, bool) or not isinstance(
+        name_or_bits, (str, int, float)
+    ):
         raise TypeError(
             f"{argument} must be a format name such as 'Q4_K_M' or a bit width such "
             f"as 4, got {type(name_or_bits).__name__} {_check.shown(name_or_bits)}"
@@ -485,8 +655,12 @@ def get_format(
         precision = get_precision(name_or_bits, argument=argument)
     except ValueError as err:
         if isinstance(name_or_bits, str) and str(err).startswith("unknown "):
-            raise _check.unknown(argument, name_or_bits,
-                                 format_names() + ["<bits, e.g. 4>"], what="weight format") from None
+            raise _check.unknown(
+                argument,
+                name_or_bits,
+                format_names() + ["<bits, e.g. 4>"],
+                what="weight format",
+            ) from None
         raise
     return _uniform_for(precision)
 
@@ -512,7 +686,10 @@ def kv_cache_dtypes() -> list[str]:
 def kv_cache_dtype_source(name: str) -> str:
     """Where a KV-cache dtype of :func:`kv_cache_dtypes` comes from (the engines' options)."""
     _check.text("name", name)
-    entries = {_check.normalise(e["name"]): e for e in _data.load("formats.json")["kv_cache_dtypes"]}
+    entries = {
+        _check.normalise(e["name"]): e
+        for e in _data.load("formats.json")["kv_cache_dtypes"]
+    }
     entry = entries.get(_check.normalise(name))
     if entry is None:
         raise _check.unknown("name", name, kv_cache_dtypes(), what="KV-cache dtype")

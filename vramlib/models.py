@@ -23,6 +23,7 @@ extra norms, fused or plain MLPs, experts, latent attention), each written down 
 The catalogue (:func:`get_model`, :func:`model_names`) is ``vramlib/data/models.json``: configs of
 published models keyed by Hugging Face repository id, each with its source.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,8 +36,14 @@ from pathlib import Path
 from . import _arch, _check, _data
 from .layers import Layer, LatentAttention, Linear
 from .layers.stack import uniform_stack
+from .towers import Tower
 
 GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
+#: the towers of a multimodal checkpoint (:mod:`vramlib.multimodal`): keys of
+#: :meth:`ModelSpec.param_groups` only for a model that has them, so that a language
+#: model's groups stay the seven above
+TOWER_GROUPS = ("vision", "audio")
+ALL_GROUPS = GROUPS + TOWER_GROUPS
 SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
 
 
@@ -81,6 +88,8 @@ class ModelSpec:
     ``(group, count)`` pairs (per-layer input embeddings, for example).
     ``max_position_embeddings``: the longest context the config declares (``None`` if unknown).
     ``defaulted_keys``: the config keys that were absent and took transformers' class defaults.
+    ``towers``: the vision and audio encoders of a multimodal checkpoint, each with its
+    projector (:class:`~vramlib.towers.Tower`); the language model is the rest.
     """
 
     model_type: str
@@ -120,31 +129,62 @@ class ModelSpec:
     max_position_embeddings: int | None = None
     defaulted_keys: tuple[str, ...] = ()
     module_names: tuple[tuple[str, ...], tuple[str, ...]] = ()
+    towers: tuple[Tower, ...] = ()
     # the checkpoint as published: its quantization_config and dtype, and the tensors' bytes
     # where headers were read (vramlib.checkpoint.source.Checkpoint)
     checkpoint: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check.text("model_type", self.model_type)
-        for field in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                      "num_key_value_heads", "head_dim", "intermediate_size", "norms_per_layer"):
+        for field in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "head_dim",
+            "intermediate_size",
+            "norms_per_layer",
+        ):
             _check.integer(field, getattr(self, field), minimum=1)
-        for field in ("num_experts", "experts_per_token", "moe_intermediate_size",
-                      "shared_expert_intermediate_size", "qk_nope_head_dim", "qk_rope_head_dim",
-                      "v_head_dim", "mtp_layers"):
+        for field in (
+            "num_experts",
+            "experts_per_token",
+            "moe_intermediate_size",
+            "shared_expert_intermediate_size",
+            "qk_nope_head_dim",
+            "qk_rope_head_dim",
+            "v_head_dim",
+            "mtp_layers",
+        ):
             _check.integer(field, getattr(self, field), minimum=0)
-        for field in ("tie_word_embeddings", "qkv_bias", "o_bias", "mlp_bias", "mlp_gated", "norm_bias",
-                      "shared_expert_gate"):
+        for field in (
+            "tie_word_embeddings",
+            "qkv_bias",
+            "o_bias",
+            "mlp_bias",
+            "mlp_gated",
+            "norm_bias",
+            "shared_expert_gate",
+        ):
             if not isinstance(getattr(self, field), bool):
-                raise TypeError(f"{field} must be True or False, got {getattr(self, field)!r}")
+                raise TypeError(
+                    f"{field} must be True or False, got {getattr(self, field)!r}"
+                )
         if self.qk_norm not in ("none", "head", "full"):
-            raise _check.unknown("qk_norm", self.qk_norm, ("none", "head", "full"), what="qk_norm kind")
+            raise _check.unknown(
+                "qk_norm", self.qk_norm, ("none", "head", "full"), what="qk_norm kind"
+            )
         if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(f"num_attention_heads ({self.num_attention_heads}) must be a multiple of "
-                             f"num_key_value_heads ({self.num_key_value_heads})")
+            raise ValueError(
+                f"num_attention_heads ({self.num_attention_heads}) must be a multiple of "
+                f"num_key_value_heads ({self.num_key_value_heads})"
+            )
         n = self.num_hidden_layers
         if n > _arch.MAX_LAYERS:
-            raise ValueError(f"num_hidden_layers must be at most {_arch.MAX_LAYERS:,}, got {n:,}")
+            raise ValueError(
+                f"num_hidden_layers must be at most {_arch.MAX_LAYERS:,}, got {n:,}"
+            )
         if self.layers and not isinstance(self.layers, _Derived):
             self._take_layers()
         else:
@@ -153,10 +193,14 @@ class ModelSpec:
         if "moe" in mlps:
             _check.integer("num_experts", self.num_experts, minimum=1)
             _check.integer("experts_per_token", self.experts_per_token, minimum=1)
-            _check.integer("moe_intermediate_size", self.moe_intermediate_size, minimum=1)
+            _check.integer(
+                "moe_intermediate_size", self.moe_intermediate_size, minimum=1
+            )
             if self.experts_per_token > self.num_experts:
-                raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds num_experts "
-                                 f"({self.num_experts})")
+                raise ValueError(
+                    f"experts_per_token ({self.experts_per_token}) exceeds num_experts "
+                    f"({self.num_experts})"
+                )
         if self.sliding_window is not None or "sliding_attention" in self.layer_types:
             _check.integer("sliding_window", self.sliding_window, minimum=1)
         if self.kv_lora_rank is not None:
@@ -166,12 +210,19 @@ class ModelSpec:
         if self.q_lora_rank is not None:
             _check.integer("q_lora_rank", self.q_lora_rank, minimum=1)
         if self.max_position_embeddings is not None:
-            _check.integer("max_position_embeddings", self.max_position_embeddings, minimum=1)
+            _check.integer(
+                "max_position_embeddings", self.max_position_embeddings, minimum=1
+            )
         for group, count in self.extra_params:
             if group not in GROUPS:
-                raise _check.unknown("extra_params group", group, GROUPS, what="parameter group")
+                raise _check.unknown(
+                    "extra_params group", group, GROUPS, what="parameter group"
+                )
             _check.integer(f"extra_params[{group!r}]", count, minimum=0)
         object.__setattr__(self, "defaulted_keys", tuple(self.defaulted_keys))
+        object.__setattr__(self, "towers", tuple(self.towers))
+        if not all(isinstance(t, Tower) for t in self.towers):
+            raise TypeError(f"towers must hold Tower objects, got {self.towers!r}")
         if not self.layers or isinstance(self.layers, _Derived):
             names = dict(zip(("attention_names", "mlp_names"), self.module_names))
             object.__setattr__(self, "layers", _Derived(uniform_stack(self, **names)))
@@ -180,21 +231,35 @@ class ModelSpec:
         """Without ``layers``: the flat ``layer_types``/``mlp_layer_types`` describe the stack."""
         n = self.num_hidden_layers
         layers = tuple(self.layer_types) or ("full_attention",) * n
-        mlps = tuple(self.mlp_layer_types) or (("moe" if self.num_experts else "dense"),) * n
+        mlps = (
+            tuple(self.mlp_layer_types)
+            or (("moe" if self.num_experts else "dense"),) * n
+        )
         object.__setattr__(self, "layer_types", layers)
         object.__setattr__(self, "mlp_layer_types", mlps)
-        if len(layers) != n or not set(layers) <= {"full_attention", "sliding_attention"}:
-            raise ValueError(f"layer_types must hold {n} entries, each 'full_attention' or "
-                             f"'sliding_attention', got {layers!r}")
+        if len(layers) != n or not set(layers) <= {
+            "full_attention",
+            "sliding_attention",
+        }:
+            raise ValueError(
+                f"layer_types must hold {n} entries, each 'full_attention' or "
+                f"'sliding_attention', got {layers!r}"
+            )
         if len(mlps) != n or not set(mlps) <= {"dense", "moe"}:
-            raise ValueError(f"mlp_layer_types must hold {n} entries, each 'dense' or 'moe', got {mlps!r}")
+            raise ValueError(
+                f"mlp_layer_types must hold {n} entries, each 'dense' or 'moe', got {mlps!r}"
+            )
 
     def _take_layers(self) -> None:
         """With ``layers``: they are the truth, and the flat per-layer kinds are read off them."""
         layers = tuple(self.layers)
-        if len(layers) != self.num_hidden_layers or not all(isinstance(x, Layer) for x in layers):
-            raise ValueError(f"layers must hold num_hidden_layers ({self.num_hidden_layers}) "
-                             f"Layer objects, got {len(layers)}")
+        if len(layers) != self.num_hidden_layers or not all(
+            isinstance(x, Layer) for x in layers
+        ):
+            raise ValueError(
+                f"layers must hold num_hidden_layers ({self.num_hidden_layers}) "
+                f"Layer objects, got {len(layers)}"
+            )
         object.__setattr__(self, "layers", layers)
         object.__setattr__(self, "layer_types", tuple(x.layer_type for x in layers))
         object.__setattr__(self, "mlp_layer_types", tuple(x.ffn.kind for x in layers))
@@ -202,13 +267,17 @@ class ModelSpec:
     # ---- reading configs -------------------------------------------------------------------
 
     @classmethod
-    def from_hf_config(cls, source: "dict | str | os.PathLike", *, name: str | None = None) -> "ModelSpec":
+    def from_hf_config(
+        cls, source: "dict | str | os.PathLike", *, name: str | None = None
+    ) -> "ModelSpec":
         """A spec from a Hugging Face config: a dict, a path to ``config.json``, or a folder holding one.
 
         Plain JSON only; nothing is executed. Absent keys take the defaults of transformers'
         configuration class for the ``model_type`` (5.17), except that ``hidden_size``,
-        ``num_hidden_layers`` and ``num_attention_heads`` must be present. A ``gemma3`` multimodal
-        config is read as its language model (``text_config``, model_type ``gemma3_text``).
+        ``num_hidden_layers`` and ``num_attention_heads`` must be present. A multimodal
+        config (``gemma3``, ``qwen2_5_vl``, ``llava``...:
+        :data:`vramlib.multimodal.SUPPORTED`) is read as its language model
+        (``text_config``, by that model's own reader) plus its towers (:attr:`towers`).
         Supported types: see ``SUPPORTED_MODEL_TYPES``.
         """
         if name is not None:
@@ -230,8 +299,10 @@ class ModelSpec:
                     f"got a JSON {type(cfg).__name__}"
                 )
         else:
-            raise TypeError(f"source must be a dict, a path to config.json or a folder holding one, "
-                            f"got {type(source).__name__} {_check.shown(source)}")
+            raise TypeError(
+                f"source must be a dict, a path to config.json or a folder holding one, "
+                f"got {type(source).__name__} {_check.shown(source)}"
+            )
         try:
             fields = _arch.spec_fields(cfg)
         except (TypeError, ValueError) as err:
@@ -286,6 +357,10 @@ class ModelSpec:
           in high precision (attention sinks, state-space decay and skip vectors).
         * ``bias``: biases of linear layers.
 
+        * ``vision``, ``audio``: the towers of a multimodal checkpoint, encoder and
+          projector together (:attr:`towers`; :mod:`vramlib.multimodal`); present
+          only when the model has towers (:data:`TOWER_GROUPS`).
+
         ``extra_params`` adds model-level parts a family has besides these (per-layer input
         embeddings, for example), by group.
         """
@@ -308,12 +383,19 @@ class ModelSpec:
                 total[group] += n * count
         for group, count in self.extra_params:
             total[group] += count
+        if self.towers:
+            total.update(dict.fromkeys(TOWER_GROUPS, 0))
+        for tower in self.towers:
+            total[tower.kind] += tower.params
         return total
 
     def param_count(self) -> int:
         """Every parameter transformers builds for this model (tied embeddings once), exactly.
 
-        Equal to ``sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())``.
+        Equal to ``sum(p.numel() for p in
+        AutoModelForCausalLM.from_config(cfg).parameters())``;
+        for a multimodal checkpoint, to the same sum over the full model its
+        ``architectures`` names (``*ForConditionalGeneration``), towers included.
         Not included: buffers (rotary tables, DeepSeek's router correction bias) and
         multi-token-prediction layers, which published checkpoints hold but transformers does not
         build (``mtp_layers``).
@@ -337,6 +419,8 @@ class ModelSpec:
                 merged[key] = merged.get(key, 0) + lin.count
         out = [Linear(n, i, o, b, c, k) for (n, i, o, b, k), c in merged.items()]
         out.append(Linear("lm_head", self.hidden_size, self.vocab_size, kind="lm_head"))
+        for tower in self.towers:  # kinds "vision", "audio", "projector"
+            out.extend(tower.linears)
         return tuple(out)
 
     def active_param_count(self) -> int:
@@ -349,34 +433,58 @@ class ModelSpec:
         head (each once; tied: once in all), routers and shared experts. For a dense model it
         equals :meth:`param_count`.
         """
-        skipped = sum((lay.ffn.experts - lay.ffn.top_k) * lay.ffn.expert_params()
-                      for lay in self.layers if lay.ffn.kind == "moe")
+        skipped = sum(
+            (lay.ffn.experts - lay.ffn.top_k) * lay.ffn.expert_params()
+            for lay in self.layers
+            if lay.ffn.kind == "moe"
+        )
         return self.param_count() - skipped
 
     def describe(self) -> str:
         """A few lines: what the model is, its shape, and its parameter counts."""
         label = self.name or self.model_type
-        attn = (f"MLA (kv_lora_rank {self.kv_lora_rank}, q_lora_rank {self.q_lora_rank}), "
-                f"{self.num_attention_heads} heads" if self.uses_mla else
-                f"{self.num_attention_heads} heads, {self.num_key_value_heads} KV heads x {self.head_dim}")
-        lines = [f"{label} ({self.model_type}): {self.num_hidden_layers} layers, hidden {self.hidden_size}, "
-                 f"vocab {self.vocab_size}",
-                 f"  attention: {attn}"
-                 + (f"; {self.sliding_layers} of {self.num_hidden_layers} layers slide over "
-                    f"{self.sliding_window} tokens" if self.sliding_layers else "")]
+        attn = (
+            f"MLA (kv_lora_rank {self.kv_lora_rank}, q_lora_rank {self.q_lora_rank}), "
+            f"{self.num_attention_heads} heads"
+            if self.uses_mla
+            else f"{self.num_attention_heads} heads, {self.num_key_value_heads} KV heads x {self.head_dim}"
+        )
+        lines = [
+            f"{label} ({self.model_type}): {self.num_hidden_layers} layers, hidden {self.hidden_size}, "
+            f"vocab {self.vocab_size}",
+            f"  attention: {attn}"
+            + (
+                f"; {self.sliding_layers} of {self.num_hidden_layers} layers slide over "
+                f"{self.sliding_window} tokens"
+                if self.sliding_layers
+                else ""
+            ),
+        ]
         if self.is_moe:
-            lines.append(f"  MoE: {self.moe_layers} layers x {self.num_experts} experts of "
-                         f"{self.moe_intermediate_size}, {self.experts_per_token} per token"
-                         + (f", shared {self.shared_expert_intermediate_size}"
-                            if self.shared_expert_intermediate_size else ""))
+            lines.append(
+                f"  MoE: {self.moe_layers} layers x {self.num_experts} experts of "
+                f"{self.moe_intermediate_size}, {self.experts_per_token} per token"
+                + (
+                    f", shared {self.shared_expert_intermediate_size}"
+                    if self.shared_expert_intermediate_size
+                    else ""
+                )
+            )
+        for tower in self.towers:
+            lines.append("  " + tower.describe())
         total, active = self.param_count(), self.active_param_count()
-        lines.append(f"  parameters: {total:,}" + (f" ({active:,} active)" if active != total else ""))
+        lines.append(
+            f"  parameters: {total:,}"
+            + (f" ({active:,} active)" if active != total else "")
+        )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
-        return (f"ModelSpec({label}{self.model_type}, L={self.num_hidden_layers}, H={self.hidden_size}, "
-                f"params={self.param_count():,})")
+        return (
+            f"ModelSpec({label}{self.model_type}, L={self.num_hidden_layers}, H={self.hidden_size}, "
+            f"params={self.param_count():,})"
+        )
 
 
 class _Derived(tuple):
@@ -435,6 +543,7 @@ def _read_json(path: Path) -> object:
 
 # ---- the catalogue -------------------------------------------------------------------------
 
+
 def _index(data: dict) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
     """Entries by id, and lookup keys -> {id: rank}: the full id (rank 0), an alias (1), the name
     without its organisation (2). Keys are normalised (case and separators dropped)."""
@@ -443,7 +552,11 @@ def _index(data: dict) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
     for entry in data["models"]:
         model_id = entry["id"]
         by_id[model_id] = entry
-        named = [(model_id, 0)] + [(a, 1) for a in entry.get("aliases", [])] + [(model_id.split("/")[-1], 2)]
+        named = (
+            [(model_id, 0)]
+            + [(a, 1) for a in entry.get("aliases", [])]
+            + [(model_id.split("/")[-1], 2)]
+        )
         for key, rank in named:
             ranks = keys.setdefault(_check.normalise(key), {})
             ranks[model_id] = min(rank, ranks.get(model_id, rank))
@@ -456,18 +569,25 @@ def _lookup(name: object, data: dict | None = None) -> dict:
     ranks = keys.get(_check.normalise(name), {})
     best = [i for i, r in ranks.items() if r == min(ranks.values())] if ranks else []
     if len(best) > 1:
-        raise ValueError(f"model name {name!r} is ambiguous: it matches {', '.join(sorted(best))}; "
-                         f"give the full repository id")
+        raise ValueError(
+            f"model name {name!r} is ambiguous: it matches {', '.join(sorted(best))}; "
+            f"give the full repository id"
+        )
     if not best:
-        known = list(by_id) + [k.split("/")[-1] for k in by_id] + [
-            a for e in by_id.values() for a in e.get("aliases", [])]
+        known = (
+            list(by_id)
+            + [k.split("/")[-1] for k in by_id]
+            + [a for e in by_id.values() for a in e.get("aliases", [])]
+        )
         raise _check.unknown("name", name, known, what="model")
     return by_id[best[0]]
 
 
 def model_names(data: dict | None = None) -> list[str]:
     """Repository ids of the catalogue's models (``vramlib/data/models.json``), in file order."""
-    return [e["id"] for e in (_data.load("models.json") if data is None else data)["models"]]
+    return [
+        e["id"] for e in (_data.load("models.json") if data is None else data)["models"]
+    ]
 
 
 def catalogue_entry(name: str, data: dict | None = None) -> dict:
@@ -489,6 +609,7 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
         # checkpoint hook (issue 13): a file, a folder or a Hub id (org/name)
         if data is None and isinstance(name, str) and _not_catalogue(name):
             from .checkpoint.source import load
+
             try:
                 return load(name)
             except (ValueError, OSError) as hub_err:
@@ -501,8 +622,10 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
     spec = ModelSpec(**fields, name=entry["id"], source=entry.get("source"))
     if "quantization_config" in entry["config"]:  # checkpoint hook (issue 13)
         from .checkpoint.source import Checkpoint, with_checkpoint
-        spec = with_checkpoint(spec, Checkpoint.from_config(
-            entry["config"], f"catalogue: {entry['id']}"))
+
+        spec = with_checkpoint(
+            spec, Checkpoint.from_config(entry["config"], f"catalogue: {entry['id']}")
+        )
     return spec
 
 
@@ -510,7 +633,11 @@ def _not_catalogue(name: str) -> bool:
     """A model argument to look for outside the catalogue: an existing path, a checkpoint
     file name, or a Hub id (org/name)."""
     path = Path(os.path.expanduser(name))
-    if name.endswith((".gguf", ".safetensors", ".json")) or (path / "config.json").is_file():
+    if (
+        name.endswith((".gguf", ".safetensors", ".json"))
+        or (path / "config.json").is_file()
+    ):
         return True
     from .checkpoint.hub import is_repo_id
+
     return not path.exists() and is_repo_id(name)

@@ -19,6 +19,7 @@ limit evaluations (24 for contexts up to :math:`2^{24}` tokens), a few milliseco
 
 :func:`fit_table` builds the "how many GPUs" table of chapter 5: models × formats down, GPUs across.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -103,7 +104,10 @@ class SizingResult:
             return "no estimate: see the message"
         if self.reason:
             return f"cannot split over {self.n_gpus} GPUs"
-        need, usable = format_bytes(self.per_gpu_total_bytes, "GiB", 1), format_bytes(self.usable_bytes, "GiB", 1)
+        need, usable = (
+            format_bytes(self.per_gpu_total_bytes, "GiB", 1),
+            format_bytes(self.usable_bytes, "GiB", 1),
+        )
         return f"{'fits' if self.fits else 'does not fit'}: {need} of {usable} usable per GPU"
 
     def verdict(self) -> str:
@@ -115,10 +119,14 @@ class SizingResult:
             return f"Cannot run on {where}: {self.reason}."
         gib = lambda b: format_bytes(b, "GiB", 2)  # noqa: E731
         if self.fits:
-            return (f"Fits on {where}: {gib(self.per_gpu_total_bytes)} of {gib(self.usable_bytes)} usable "
-                    f"per GPU, {gib(self.headroom_bytes)} to spare.")
-        return (f"Does not fit on {where}: {gib(self.per_gpu_total_bytes)} needed per GPU, "
-                f"{gib(self.usable_bytes)} usable, short by {gib(-self.headroom_bytes)}.")
+            return (
+                f"Fits on {where}: {gib(self.per_gpu_total_bytes)} of {gib(self.usable_bytes)} usable "
+                f"per GPU, {gib(self.headroom_bytes)} to spare."
+            )
+        return (
+            f"Does not fit on {where}: {gib(self.per_gpu_total_bytes)} needed per GPU, "
+            f"{gib(self.usable_bytes)} usable, short by {gib(-self.headroom_bytes)}."
+        )
 
     def notes(self) -> list[str]:
         """Sentences that say what would fit instead: GPU count, context, batch, valid split sizes."""
@@ -126,7 +134,9 @@ class SizingResult:
             return []
         out = []
         if self.gpus_needed is None:
-            out.append(f"No tensor-parallel group of up to {MAX_GPUS} x {self.gpu} holds this configuration.")
+            out.append(
+                f"No tensor-parallel group of up to {MAX_GPUS} x {self.gpu} holds this configuration."
+            )
         elif self.gpus_needed != self.n_gpus:
             out.append(f"The fewest {self.gpu} that hold it: {self.gpus_needed}.")
         if self.reason:
@@ -144,7 +154,9 @@ class SizingResult:
             )
         else:
             limit = " (the search limit)" if self.max_context >= CONTEXT_LIMIT else ""
-            out.append(f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens{limit}.")
+            out.append(
+                f"Longest context that fits at batch {self.batch}: {self.max_context:,} tokens{limit}."
+            )
         if trained and self.context > trained:
             out.append(
                 f"The context asked for, {self.context:,} tokens, is longer than the "
@@ -154,7 +166,9 @@ class SizingResult:
             out.append(f"Not even one sequence of {self.context:,} tokens fits.")
         else:
             limit = " (the search limit)" if self.max_batch >= BATCH_LIMIT else ""
-            out.append(f"Largest batch of {self.context:,}-token sequences that fits: {self.max_batch:,}{limit}.")
+            out.append(
+                f"Largest batch of {self.context:,}-token sequences that fits: {self.max_batch:,}{limit}."
+            )
         return out
 
     def message(self) -> str:
@@ -165,13 +179,23 @@ class SizingResult:
         """Per-GPU parts as (part, GiB, GB) strings, then the total and the usable capacity."""
         if not self.per_gpu_bytes:
             return []
-        items = [*self.per_gpu_bytes.items(), ("total", self.per_gpu_total_bytes),
-                 ("usable", self.usable_bytes)]
-        return [(k.replace("_", " "), format_bytes(v, "GiB", 2), format_bytes(v, "GB", 2)) for k, v in items]
+        items = [
+            *self.per_gpu_bytes.items(),
+            ("total", self.per_gpu_total_bytes),
+            ("usable", self.usable_bytes),
+        ]
+        return [
+            (k.replace("_", " "), format_bytes(v, "GiB", 2), format_bytes(v, "GB", 2))
+            for k, v in items
+        ]
 
     def table(self) -> str:
         """:meth:`rows` as a fixed-width text table (GiB = 2^30 B, GB = 10^9 B)."""
-        return text_table(["per GPU", "GiB (2^30 B)", "GB (10^9 B)"], self.rows()) if self.rows() else ""
+        return (
+            text_table(["per GPU", "GiB (2^30 B)", "GB (10^9 B)"], self.rows())
+            if self.rows()
+            else ""
+        )
 
     def parts_gib(self) -> dict[str, float]:
         """Per-GPU parts in GiB (2^30 bytes), for plotting."""
@@ -184,11 +208,15 @@ def _from_config_text(text: str) -> tuple[ModelSpec, "int | None"]:
 
 def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
     if not isinstance(cfg, dict):
-        raise TypeError(f"a config.json must hold a JSON object ({{...}}), got a {type(cfg).__name__}")
+        raise TypeError(
+            f"a config.json must hold a JSON object ({{...}}), got a {type(cfg).__name__}"
+        )
     layers = cfg.get("num_hidden_layers")
     if isinstance(layers, int) and not isinstance(layers, bool) and layers > MAX_LAYERS:
-        raise ValueError(f"config key 'num_hidden_layers' is {layers:,}; no published model has more than "
-                         f"a few hundred layers (limit here: {MAX_LAYERS:,})")
+        raise ValueError(
+            f"config key 'num_hidden_layers' is {layers:,}; no published model has more than "
+            f"a few hundred layers (limit here: {MAX_LAYERS:,})"
+        )
     given = cfg.get("_name_or_path")
     name = None
     if isinstance(given, str) and given.strip():
@@ -198,7 +226,11 @@ def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
 
 
 def _positive_int(value: object) -> "int | None":
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0
+        else None
+    )
 
 
 def model_max_context(spec: ModelSpec, config: "dict | None" = None) -> "int | None":
@@ -225,10 +257,14 @@ def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | No
     if isinstance(model, dict):
         return _from_config_dict(model)
     if not isinstance(model, str):
-        raise TypeError(f"model must be a catalogue name, a config.json text or a ModelSpec, "
-                        f"got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a catalogue name, a config.json text or a ModelSpec, "
+            f"got {type(model).__name__}"
+        )
     if not model.strip():
-        raise ValueError("no model given: choose one from the catalogue or paste a config.json")
+        raise ValueError(
+            "no model given: choose one from the catalogue or paste a config.json"
+        )
     if model.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
         return _from_config_text(model)
     try:
@@ -238,9 +274,18 @@ def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | No
     return spec, model_max_context(spec, catalogue_entry(model)["config"])
 
 
-def size(model: "ModelSpec | dict | str", precision: "str | int" = "bf16", kv_dtype: "str | None" = None,
-         context: int = 4096, batch: int = 1, gpu: "GPU | str" = "H100 SXM 80GB", n_gpus: int = 1, *,
-         gpu_memory_utilization: float = 1.0, prefill_chunk: "int | None" = None) -> SizingResult:
+def size(
+    model: "ModelSpec | dict | str",
+    precision: "str | int" = "bf16",
+    kv_dtype: "str | None" = None,
+    context: int = 4096,
+    batch: int = 1,
+    gpu: "GPU | str" = "H100 SXM 80GB",
+    n_gpus: int = 1,
+    *,
+    gpu_memory_utilization: float = 1.0,
+    prefill_chunk: "int | None" = None,
+) -> SizingResult:
     """Size ``model`` on ``n_gpus`` × ``gpu`` with tensor parallelism; never raises for bad input.
 
     ``model``: a catalogue name, a pasted ``config.json`` text, a config dict or a :class:`ModelSpec`.
@@ -316,7 +361,9 @@ def _size(
     f = fit(est, g, n_gpus, gpu_memory_utilization=gpu_memory_utilization)
     util = gpu_memory_utilization
     try:
-        needed: "int | None" = gpus_needed(est, g, gpu_memory_utilization=util, max_gpus=MAX_GPUS)
+        needed: "int | None" = gpus_needed(
+            est, g, gpu_memory_utilization=util, max_gpus=MAX_GPUS
+        )
     except DoesNotFit:
         needed = None
     longest = widest = 0
@@ -331,13 +378,33 @@ def _size(
             limit=limit,
             **options,
         )
-        widest = max_batch(spec, g, f.n_gpus, context=est.context, gpu_memory_utilization=util, **options)
-    return SizingResult(model=est.model, params=est.params, precision=est.precision, kv_dtype=est.kv_dtype,
-                        context=est.context, batch=est.batch, gpu=g.name, n_gpus=f.n_gpus,
-                        usable_bytes=f.usable_bytes, per_gpu_bytes=dict(f.per_gpu), fits=f.fits,
-                        reason=f.reason, max_context=longest, max_batch=widest, gpus_needed=needed,
-                        tensor_parallel_sizes=tuple(valid_tensor_parallel_sizes(spec, 16)),
-                        model_max_context=trained)
+        widest = max_batch(
+            spec,
+            g,
+            f.n_gpus,
+            context=est.context,
+            gpu_memory_utilization=util,
+            **options,
+        )
+    return SizingResult(
+        model=est.model,
+        params=est.params,
+        precision=est.precision,
+        kv_dtype=est.kv_dtype,
+        context=est.context,
+        batch=est.batch,
+        gpu=g.name,
+        n_gpus=f.n_gpus,
+        usable_bytes=f.usable_bytes,
+        per_gpu_bytes=dict(f.per_gpu),
+        fits=f.fits,
+        reason=f.reason,
+        max_context=longest,
+        max_batch=widest,
+        gpus_needed=needed,
+        tensor_parallel_sizes=tuple(valid_tensor_parallel_sizes(spec, 16)),
+        model_max_context=trained,
+    )
 
 
 def _sentence(err: Exception) -> str:
@@ -346,6 +413,7 @@ def _sentence(err: Exception) -> str:
 
 
 # ---- the "how many GPUs" table -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FitRow:
@@ -363,8 +431,15 @@ class FitRow:
 
     def cells(self, max_gpus: int = 8) -> list[str]:
         """The row as strings: short model name, format, weights in GiB, then a count or ``> max_gpus``."""
-        counts = [str(n) if n is not None else f"> {max_gpus}" for n in self.gpus_needed]
-        return [self.model.split("/")[-1], self.precision, f"{self.weights_bytes / GIB:,.1f}", *counts]
+        counts = [
+            str(n) if n is not None else f"> {max_gpus}" for n in self.gpus_needed
+        ]
+        return [
+            self.model.split("/")[-1],
+            self.precision,
+            f"{self.weights_bytes / GIB:,.1f}",
+            *counts,
+        ]
 
 
 @dataclass(frozen=True)
@@ -380,8 +455,12 @@ class FitTable:
     @property
     def headers(self) -> list[str]:
         """Column names, each GPU with its usable capacity in GiB."""
-        return ["model", "format", "weights (GiB, 2³⁰ B)",
-                *(f"{g.name} ({g.capacity_gib:.0f} GiB)" for g in self.gpus)]
+        return [
+            "model",
+            "format",
+            "weights (GiB, 2³⁰ B)",
+            *(f"{g.name} ({g.capacity_gib:.0f} GiB)" for g in self.gpus),
+        ]
 
     def cells(self) -> list[list[str]]:
         return [r.cells(self.max_gpus) for r in self.rows]
@@ -394,9 +473,16 @@ def _fewest(est, gpu: GPU, max_gpus: int, util: float) -> "int | None":
         return None
 
 
-def fit_table(models: Iterable["ModelSpec | str"], gpus: Sequence["GPU | str"], precisions: Sequence["str | int"],
-              *, context: int = 8192, batch: int = 1, max_gpus: int = 8,
-              gpu_memory_utilization: float = 1.0) -> FitTable:
+def fit_table(
+    models: Iterable["ModelSpec | str"],
+    gpus: Sequence["GPU | str"],
+    precisions: Sequence["str | int"],
+    *,
+    context: int = 8192,
+    batch: int = 1,
+    max_gpus: int = 8,
+    gpu_memory_utilization: float = 1.0,
+) -> FitTable:
     """For every model and format (rows) and GPU (columns): the fewest GPUs, using tensor parallelism
     over a size the model's heads allow, that hold the estimate for ``batch`` sequences of ``context``
     tokens. Bad names raise ``ValueError`` (this is for tables written by authors, not for widgets)."""
@@ -420,13 +506,31 @@ def fit_table(models: Iterable["ModelSpec | str"], gpus: Sequence["GPU | str"], 
         spec = m if isinstance(m, ModelSpec) else get_model(m)
         for p in precisions:
             est = estimate(spec, precision=p, context=context, batch=batch)
-            rows.append(FitRow(model=est.model, precision=est.precision, params=est.params,
-                               weights_bytes=est.weights_bytes,
-                               gpus_needed=tuple(_fewest(est, g, limit, util) for g in cards)))
+            rows.append(
+                FitRow(
+                    model=est.model,
+                    precision=est.precision,
+                    params=est.params,
+                    weights_bytes=est.weights_bytes,
+                    gpus_needed=tuple(_fewest(est, g, limit, util) for g in cards),
+                )
+            )
     if not rows:
         raise ValueError("models and precisions must each name at least one entry")
-    return FitTable(gpus=cards, rows=tuple(rows), context=context, batch=batch, max_gpus=limit)
+    return FitTable(
+        gpus=cards, rows=tuple(rows), context=context, batch=batch, max_gpus=limit
+    )
 
 
-__all__ = ["AUTO", "MAX_GPUS", "MAX_LAYERS", "MAX_PARAMS", "FitRow", "FitTable", "SizingResult",
-           "fit_table", "resolve_model", "size"]
+__all__ = [
+    "AUTO",
+    "MAX_GPUS",
+    "MAX_LAYERS",
+    "MAX_PARAMS",
+    "FitRow",
+    "FitTable",
+    "SizingResult",
+    "fit_table",
+    "resolve_model",
+    "size",
+]

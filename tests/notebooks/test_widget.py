@@ -6,6 +6,7 @@ within 100 ms. The time measured is the CPU time of the update (time.thread_time
 other jobs stretch wall-clock time without the update doing more work, and the point of the check is the
 work the update does. On an idle machine the two agree, since the update is single-threaded.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +21,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06-size-it-yourself.ipynb"
+NOTEBOOK = (
+    Path(__file__).resolve().parents[2] / "notebooks" / "06-size-it-yourself.ipynb"
+)
 BUDGET_S = 0.100
 BROKEN_CONFIG = '{"model_type": "llama", "hidden_size": 4096,'
 
@@ -63,7 +66,10 @@ def test_default_state_shows_a_verdict_and_a_chart(ns):
     r = ns["update"]()
     assert r.ok and r.per_gpu_bytes
     assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
-    assert ns["picture"].value[:8] == b"\x89PNG\r\n\x1a\n" and ns["picture"].layout.display == ""
+    assert (
+        ns["picture"].value[:8] == b"\x89PNG\r\n\x1a\n"
+        and ns["picture"].layout.display == ""
+    )
 
 
 def test_changing_the_model_precision_and_context_changes_the_verdict(ns):
@@ -76,8 +82,12 @@ def test_changing_the_model_precision_and_context_changes_the_verdict(ns):
     timed(ns, "context_box", 200_000)
     assert "Does not fit on 2 x RTX 4090" in shown(ns)
     assert "Longest context that fits at batch 1" in shown(ns)
-    for name, value in [("context_box", 8192), ("precision_box", "bf16"), ("count_box", 1),
-                        ("model_box", "meta-llama/Llama-3.1-8B")]:
+    for name, value in [
+        ("context_box", 8192),
+        ("precision_box", "bf16"),
+        ("count_box", 1),
+        ("model_box", "meta-llama/Llama-3.1-8B"),
+    ]:
         timed(ns, name, value)
     assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
 
@@ -102,9 +112,11 @@ def test_a_malformed_pasted_config_is_a_message_and_clearing_it_restores_the_men
 
 
 def test_a_pasted_valid_config_is_sized(ns):
-    cfg = ('{"model_type": "llama", "hidden_size": 2048, "num_hidden_layers": 16, "num_attention_heads": 32, '
-           '"num_key_value_heads": 8, "intermediate_size": 8192, "vocab_size": 128256, '
-           '"tie_word_embeddings": true}')
+    cfg = (
+        '{"model_type": "llama", "hidden_size": 2048, "num_hidden_layers": 16, "num_attention_heads": 32, '
+        '"num_key_value_heads": 8, "intermediate_size": 8192, "vocab_size": 128256, '
+        '"tie_word_embeddings": true}'
+    )
     timed(ns, "config_box", cfg)
     assert "Fits on 1 x RTX 4090" in shown(ns) and ns["picture"].layout.display == ""
     assert ns["update"]().model == "pasted config"
@@ -131,15 +143,28 @@ def test_bad_numbers_are_messages(ns):
     assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
 
 
-@pytest.mark.parametrize("widget,values", [
-    ("model_box", ["Qwen/Qwen2.5-7B", "mistralai/Mixtral-8x7B-v0.1", "google/gemma-2-9b", "meta-llama/Llama-3.1-8B"]),
-    ("precision_box", ["fp8", "Q4_K_M", "awq-4bit-128g", "bf16"]),
-    ("context_box", [4096, 32768, 131072, 8192]),
-    ("count_box", [2, 3, 4, 1]),
-    ("config_box", [BROKEN_CONFIG, "", BROKEN_CONFIG, ""]),
-])
+@pytest.mark.parametrize(
+    "widget,values",
+    [
+        (
+            "model_box",
+            [
+                "Qwen/Qwen2.5-7B",
+                "mistralai/Mixtral-8x7B-v0.1",
+                "google/gemma-2-9b",
+                "meta-llama/Llama-3.1-8B",
+            ],
+        ),
+        ("precision_box", ["fp8", "Q4_K_M", "awq-4bit-128g", "bf16"]),
+        ("context_box", [4096, 32768, 131072, 8192]),
+        ("count_box", [2, 3, 4, 1]),
+        ("config_box", [BROKEN_CONFIG, "", BROKEN_CONFIG, ""]),
+    ],
+)
 def test_each_update_takes_under_100_ms(ns, widget, values):
-    ns["update"]()                                   # warm: data files read, fonts cached
+    ns["update"]()  # warm: data files read, fonts cached
     seconds = [timed(ns, widget, v) for v in values * 2]
-    assert statistics.median(seconds) < BUDGET_S, f"{widget}: median {statistics.median(seconds) * 1e3:.0f} ms"
+    assert statistics.median(seconds) < BUDGET_S, (
+        f"{widget}: median {statistics.median(seconds) * 1e3:.0f} ms"
+    )
     assert shown(ns)

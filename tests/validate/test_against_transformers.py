@@ -47,6 +47,15 @@ def meta_model(cfg: dict):
         return AutoModelForCausalLM.from_config(hf_config(cfg))
 
 
+def full_meta_model(cfg: dict, architecture: str):
+    """The full multimodal model (the class ``architecture`` names), on meta."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "config.json").write_text(json.dumps(cfg))
+        config = AutoConfig.from_pretrained(folder)
+    with torch.device("meta"):
+        return getattr(transformers, architecture)(config)
+
+
 def transformers_groups(model) -> dict[str, int]:
     """transformers' parameters sorted into vramlib's groups by their names (tied weights once)."""
     groups = dict.fromkeys(GROUPS, 0)
@@ -278,7 +287,7 @@ def test_every_supported_type_builds_the_class_the_spec_is_of():
     assert set(OLD_TYPES) <= set(SUPPORTED_MODEL_TYPES)
 
 
-def test_gemma3_multimodal_config_is_sized_as_its_text_model():
+def test_gemma3_multimodal_config_is_sized_with_its_vision_tower():
     text = dict(
         hidden_size=32,
         num_hidden_layers=3,
@@ -301,7 +310,10 @@ def test_gemma3_multimodal_config_is_sized_as_its_text_model():
     )
     model = meta_model(cfg)
     assert type(model).__name__ == "Gemma3ForCausalLM"
-    assert ModelSpec.from_hf_config(cfg).param_count() == sum(
+    full = full_meta_model(cfg, "Gemma3ForConditionalGeneration")
+    spec = ModelSpec.from_hf_config(cfg)
+    assert spec.param_count() == sum(p.numel() for p in full.parameters())
+    assert spec.param_count() - spec.param_groups()["vision"] == sum(
         p.numel() for p in model.parameters()
     )
 
@@ -331,8 +343,15 @@ def test_catalogue_param_count_equals_transformers(entry):
     }  # FP8 would add scales
     model = meta_model(cfg)
     spec = get_model(entry["id"])
-    assert spec.param_count() == sum(p.numel() for p in model.parameters())
-    assert spec.param_groups() == transformers_groups(model)
+    groups = spec.param_groups()
+    if spec.towers:  # the language model alone by groups, then the whole checkpoint
+        full = full_meta_model(cfg, cfg["architectures"][0])
+        assert spec.param_count() == sum(p.numel() for p in full.parameters())
+        towers = groups.pop("vision") + groups.pop("audio")
+        assert towers == spec.param_count() - sum(p.numel() for p in model.parameters())
+    else:
+        assert spec.param_count() == sum(p.numel() for p in model.parameters())
+    assert groups == transformers_groups(model)
 
 
 # ---- KV cache after a real forward pass ---------------------------------------------------------

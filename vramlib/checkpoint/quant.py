@@ -1003,7 +1003,9 @@ def published_weights(
     )
     groups = spec.param_groups()
     embed = groups["embedding"]
-    rest = spec.param_count() - linear_params - embed
+    # multimodal towers (issue 13) are kept unquantized, in the checkpoint's dtype
+    towers = {k: groups.get(k, 0) for k in ("vision", "audio") if groups.get(k, 0)}
+    rest = spec.param_count() - linear_params - embed - sum(towers.values())
     if rest < 0:
         raise ValueError(
             f"{spec.name or spec.model_type}: its linear layers hold more "
@@ -1012,7 +1014,7 @@ def published_weights(
     other = (
         ("embedding", embed, nbytes(dtype, embed)),
         ("norm", rest, nbytes(dtype, rest)),
-    )
+    ) + tuple((k, n, nbytes(dtype, n)) for k, n in towers.items())
     if (
         kv is not None
         and quantization_config is not None

@@ -6,6 +6,7 @@ the form of :mod:`vramlib._arch`, whose helpers they use. A reader returns the f
 :class:`~vramlib.models.ModelSpec` fields plus ``layers``, the stack of
 :mod:`vramlib.layers` units.
 """
+
 from . import attention, hybrid, latent, linear, moe
 
 FAMILIES = (linear, hybrid, attention, moe, latent)
