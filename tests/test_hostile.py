@@ -938,3 +938,17 @@ def test_interview_longest_context_names_the_models_limit():
     # Llama 3.1 70B's config.json: max_position_embeddings 131072
     assert "built for 131,072 (its max_position_embeddings)" in text
     assert text.endswith("the longest it can serve is 131,072 tokens.")
+
+
+@pytest.mark.parametrize("bad", [{}, {"models": 3}, {"models": [{"id": "x"}]}, []])
+def test_a_malformed_private_catalogue_is_a_clear_error(bad):
+    with pytest.raises((TypeError, ValueError), match="data"):
+        vramlib.get_model("x", data=bad)
+    with pytest.raises((TypeError, ValueError), match="data"):
+        vramlib.model_names(data=bad)
+
+
+def test_mla_expanded_must_be_a_bool():
+    spec = vramlib.get_model("DeepSeek-V3")
+    with pytest.raises(TypeError, match="mla_expanded"):
+        vramlib.kv_cache_bytes(spec, tokens=5, mla_expanded="no")

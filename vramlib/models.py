@@ -563,8 +563,13 @@ def _index(data: dict) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
     return by_id, keys
 
 
+def _catalogue(data: object) -> dict:
+    """The packaged catalogue, or a private one (``data=``) checked for its shape."""
+    return _data.load("models.json") if data is None else _check.catalogue_data(data)
+
+
 def _lookup(name: object, data: dict | None = None) -> dict:
-    by_id, keys = _index(_data.load("models.json") if data is None else data)
+    by_id, keys = _index(_catalogue(data))
     _check.text("name", name)
     ranks = keys.get(_check.normalise(name), {})
     best = [i for i, r in ranks.items() if r == min(ranks.values())] if ranks else []
@@ -586,7 +591,7 @@ def _lookup(name: object, data: dict | None = None) -> dict:
 def model_names(data: dict | None = None) -> list[str]:
     """Repository ids of the catalogue's models (``vramlib/data/models.json``), in file order."""
     return [
-        e["id"] for e in (_data.load("models.json") if data is None else data)["models"]
+        e["id"] for e in _catalogue(data)["models"]
     ]
 
 
