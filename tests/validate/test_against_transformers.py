@@ -39,7 +39,9 @@ def hf_config(cfg: dict):
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "config.json").write_text(json.dumps(cfg))
         config = AutoConfig.from_pretrained(folder)
-    return config.text_config if cfg["model_type"] == "gemma3" else config
+    if "text_config" in cfg:  # a multimodal wrapper: its language model
+        return config.get_text_config()
+    return config
 
 
 def meta_model(cfg: dict):

@@ -71,7 +71,13 @@ def vramlib_linears(spec: ModelSpec) -> Counter:
     return found
 
 
-@pytest.mark.parametrize("entry", CATALOGUE["models"], ids=lambda e: e["id"])
+# The catalogue's older types; each 2025-2026 family checks its linear layers in its own
+# file (test_linear, test_hybrid, test_attention_families, test_moe_families, test_latent),
+# and the vision towers in test_vision.
+OLD_ENTRIES = [e for e in CATALOGUE["models"] if e["config"]["model_type"] in OLD_TYPES]
+
+
+@pytest.mark.parametrize("entry", OLD_ENTRIES, ids=lambda e: e["id"])
 def test_linear_modules_are_transformers_modules(entry):
     cfg = {k: v for k, v in entry["config"].items() if k != "quantization_config"}
     config = hf_config(cfg)

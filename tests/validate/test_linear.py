@@ -72,12 +72,11 @@ def linears_by_name(model) -> Counter:
     """(name, in, out, bias) -> how many: every nn.Linear, fused expert tensor and
     router."""
     found: Counter = Counter()
-    tied = model.config.get_text_config().tie_word_embeddings
     for name, module in model.named_modules():
         leaf = name.split(".")[-1]
         if isinstance(module, torch.nn.Linear):
             empty = not (module.in_features and module.out_features)  # a 0-wide expert
-            if not empty and not (leaf == "lm_head" and tied):
+            if not empty:  # the LM head is a module even when its weight is tied
                 found[
                     leaf,
                     module.in_features,

@@ -33,10 +33,10 @@ from vramlib import training as tr
 from vramlib.models import SUPPORTED_MODEL_TYPES, ModelSpec
 
 try:
-    from .test_against_transformers import NO_TOKENS, configs, meta_model
+    from .test_against_transformers import OLD_TYPES, NO_TOKENS, configs, meta_model
 except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_against_transformers import NO_TOKENS, configs, meta_model
+    from test_against_transformers import OLD_TYPES, NO_TOKENS, configs, meta_model
 
 transformers.logging.set_verbosity_error()
 MEASURED = (
@@ -206,7 +206,7 @@ def measure_all() -> dict:
                 for c in ("none", "layer")
             },
         }
-        for t in SUPPORTED_MODEL_TYPES
+        for t in OLD_TYPES
     ]
     return {
         "source": "tests/validate/test_training_torch.py: bytes autograd saves in one "
@@ -232,7 +232,7 @@ def key(attention: str, checkpointing: bool) -> str:
 
 @pytest.mark.parametrize("attention", ATTENTIONS)
 @pytest.mark.parametrize("checkpointing", [False, True], ids=["none", "layer"])
-@pytest.mark.parametrize("model_type", SUPPORTED_MODEL_TYPES)
+@pytest.mark.parametrize("model_type", OLD_TYPES)
 def test_stored_measurements_are_what_torch_saves(model_type, checkpointing, attention):
     assert STORED[model_type]["config"] == tiny(model_type)
     got = measure_or_none(model_type, checkpointing, attention)
@@ -358,7 +358,7 @@ def test_lora_on_experts_equals_peft_target_parameters(model_type):
 # ---- parameters, optimizer states, NF4 ----------------------------------------------------
 
 
-@pytest.mark.parametrize("model_type", SUPPORTED_MODEL_TYPES)
+@pytest.mark.parametrize("model_type", OLD_TYPES)
 def test_parameter_tensors_are_the_models(model_type):
     model = meta_model(tiny(model_type))
     shapes: dict[tuple, int] = {}
