@@ -525,3 +525,34 @@ def test_fine_tuning_problems_are_messages(changes, words):
     t = fine_tune(**args)
     assert not t.ok and words in t.error and t.message() == t.error and t.rows() == []
     assert t.headline() == "no estimate: see the message"
+
+
+@settings(max_examples=40)
+@given(text=st.text(max_size=40), method=st.sampled_from(["full", "LoRA", "QLoRA", "ppo"]))
+def test_any_typed_model_gives_a_training_result(text, method):
+    t = fine_tune(text, method, "bf16", "H100", 1, seq_len=512)
+    assert t.error or t.per_gpu_bytes
+    assert t.message()
+
+
+@settings(max_examples=60)
+@given(text=st.one_of(st.text(max_size=40), st.from_regex(r"[a-z]{1,5}/[a-z.]{1,8}",
+                                                            fullmatch=True)))
+def test_any_typed_hub_id_gives_a_lookup(text):
+    with pytest.MonkeyPatch.context() as mp:  # nothing may reach a real Hub
+        mp.setenv("HF_ENDPOINT", closed_port_endpoint())
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        found = lookup_model(text)
+    assert isinstance(found, HubLookup) and (found.ok or found.error)
+    assert found.ok or "\n" not in found.error
+
+
+@pytest.mark.parametrize("seq,micro", [(1, 1), (2048, 64), (300_000, 1), (4096, 3)])
+def test_the_training_maxima_do_not_depend_on_where_the_search_starts(seq, micro):
+    t = fine_tune("Llama-3.1-8B", "LoRA", "bf16", "L40S", 1, seq_len=seq, micro_batch=micro)
+    kwargs = dict(method="lora", base_dtype="bf16", lora_rank=16, optimizer="adamw")
+    cap = get_gpu("L40S").capacity_bytes
+    assert t.max_micro_batch == training.max_micro_batch("Llama-3.1-8B", cap, seq_len=seq,
+                                                         **kwargs)
+    assert t.max_seq_len == training.max_seq_len("Llama-3.1-8B", cap, micro_batch=micro,
+                                                 **kwargs)

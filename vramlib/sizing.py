@@ -979,20 +979,21 @@ def _fine_tune(model, method, precision, gpu, n_gpus, rank, seq_len, micro_batch
         usable_bytes=cap, per_gpu_bytes=parts, cpu_bytes=t.cpu_bytes,
         fits=t.total_bytes <= cap,
         max_micro_batch=_most(lambda b: training.fine_tuning_bytes(
-            spec, seq_len=seq, micro_batch=b, **kwargs).total_bytes <= cap, 1 << 24),
+            spec, seq_len=seq, micro_batch=b, **kwargs).total_bytes <= cap, micro, 1 << 24),
         max_seq_len=_most(lambda n: training.fine_tuning_bytes(
-            spec, seq_len=n, micro_batch=micro, **kwargs).total_bytes <= cap, 1 << 24),
+            spec, seq_len=n, micro_batch=micro, **kwargs).total_bytes <= cap, seq, 1 << 24),
     )
 
 
-def _most(ok, limit: int) -> int:
-    """The largest x in [1, limit] with ok(x), for ok true up to some point (0 if none):
-    doubling until ok fails, then bisection, so about 2 log2(x) calls rather than
-    log2(limit) (a widget asks for small micro-batches much more often than for huge
-    ones)."""
-    if not ok(1):
-        return 0
-    lo = 1
+def _most(ok, start: int, limit: int) -> int:
+    """The largest x in [1, limit] with ok(x), for ok true up to some point (0 if none),
+    searched from ``start`` (the value asked for, usually near the answer): doubling
+    while ok holds, then bisection; below ``start`` when it fails there. About
+    2 log2(answer / start) calls, rather than log2(limit)."""
+    start = min(max(start, 1), limit)
+    if not ok(start):
+        return _largest_int(ok, 1, start - 1) if start > 1 else 0
+    lo = start
     while lo < limit and ok(min(2 * lo, limit)):
         lo = min(2 * lo, limit)
     return _largest_int(ok, lo, min(2 * lo - 1, limit))
