@@ -10,16 +10,29 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from hub_server import TINY_PARAMS, closed_port_endpoint, serve
+from vramlib import training
+from vramlib.engines import llamacpp, sglang, vllm
 from vramlib.estimate import estimate
 from vramlib.gpus import get_gpu
-from vramlib.models import catalogue_entry
+from vramlib.models import catalogue_entry, get_model, model_names
 from vramlib.sizing import (
     BATCH_LIMIT,
     CONTEXT_LIMIT,
+    ENGINES,
+    KINDS,
     MAX_LAYERS,
     FitTable,
+    HubLookup,
     SizingResult,
+    architecture,
+    catalogue_menu,
+    catalogue_menus,
+    engine_figures,
+    fine_tune,
     fit_table,
+    kinds,
+    lookup_model,
     resolve_model,
     size,
 )
@@ -352,3 +365,445 @@ def test_fit_table_max_gpus_and_bad_input():
         fit_table(["Llama-3.1-70B"], ["L5"], ["bf16"])
     with pytest.raises(ValueError):
         fit_table(["Llama-3.1-70B"], ["L4"], ["bf16"], max_gpus=0)
+
+
+# ---- the catalogue menu: kinds read off the layer stack ----------------------------------------
+
+
+def _config(name):
+    return catalogue_entry(name)["config"]
+
+
+def test_kinds_follow_the_published_configs():
+    # what each config.json says, read by hand: experts, windows, latent ranks, layer types
+    assert kinds(get_model("meta-llama/Llama-3.1-8B")) == ("dense",)
+    oss = _config("openai/gpt-oss-20b")
+    assert oss["num_local_experts"] > 0 and "sliding_attention" in oss["layer_types"]
+    assert kinds(get_model("openai/gpt-oss-20b")) == (
+        "mixture of experts",
+        "sliding window",
+    )
+    assert _config("deepseek-ai/DeepSeek-V3")["kv_lora_rank"] == 512
+    assert kinds(get_model("deepseek-ai/DeepSeek-V3")) == (
+        "mixture of experts",
+        "latent attention",
+    )
+    nxt = _config("Qwen/Qwen3-Next-80B-A3B-Thinking")
+    assert nxt["num_experts"] > 0
+    assert kinds(get_model("Qwen/Qwen3-Next-80B-A3B-Thinking")) == (
+        "mixture of experts",
+        "hybrid",
+    )
+    pattern = _config("nvidia/Nemotron-H-56B-Base-8K")["hybrid_override_pattern"]
+    assert (
+        "M" in pattern and "*" in pattern and "E" not in pattern
+    )  # Mamba, attention, no experts
+    assert kinds(get_model("nvidia/Nemotron-H-56B-Base-8K")) == ("dense", "hybrid")
+
+
+def test_architecture_counts_the_mixers_of_the_published_configs():
+    nxt = _config("Qwen/Qwen3-Next-80B-A3B-Thinking")
+    full = (
+        nxt["num_hidden_layers"] // nxt["full_attention_interval"]
+    )  # every 4th layer attends
+    assert architecture(get_model("Qwen/Qwen3-Next-80B-A3B-Thinking")) == (
+        f"{nxt['num_hidden_layers'] - full} gated DeltaNet + {full} full attention layers; "
+        f"experts: {nxt['num_experts']}, {nxt['num_experts_per_tok']} per token"
+    )
+    pattern = _config("nvidia/Nemotron-H-56B-Base-8K")["hybrid_override_pattern"]
+    assert architecture(get_model("nvidia/Nemotron-H-56B-Base-8K")) == (
+        f"{pattern.count('M')} Mamba-2 + {pattern.count('*')} full attention layers; dense MLP"
+    )
+    assert (
+        architecture(get_model("Llama-3.1-8B")) == "32 full attention layers; dense MLP"
+    )
+
+
+def test_catalogue_menu_lists_the_catalogue_by_kind():
+    every = catalogue_menu()
+    assert [value for _, value in every] == model_names()
+    assert ("meta-llama/Llama-3.1-8B (8.0B; dense)", "meta-llama/Llama-3.1-8B") in every
+    menus = catalogue_menus()
+    assert set(menus) == set(KINDS) and menus["all"] == every
+    for kind in KINDS[1:]:
+        assert menus[kind] == catalogue_menu(kind) and menus[kind]
+        assert all(kind in kinds(get_model(v)) for _, v in menus[kind])
+    hybrid = [v for _, v in menus["hybrid"]]
+    assert (
+        "Qwen/Qwen3-Next-80B-A3B-Thinking" in hybrid
+        and "meta-llama/Llama-3.1-8B" not in hybrid
+    )
+    assert "deepseek-ai/DeepSeek-V3.2" in [v for _, v in menus["latent attention"]]
+    with pytest.raises(ValueError, match="Did you mean 'hybrid'"):
+        catalogue_menu("hybird")
+
+
+# ---- a model by Hub id ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    with serve() as (endpoint, requests):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        monkeypatch.setenv("VRAMLIB_CACHE", str(tmp_path / "cache"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.setenv("VRAMLIB_HUB_TIMEOUT", "5")
+        yield requests
+
+
+def test_a_catalogue_id_is_found_without_the_hub(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_endpoint())  # a request would fail
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    found = lookup_model("  llama-3.1-8b ")
+    assert (
+        found.ok
+        and found.source == "catalogue"
+        and found.spec.name == "meta-llama/Llama-3.1-8B"
+    )
+    assert found.message() == "Found meta-llama/Llama-3.1-8B in the catalogue."
+
+
+def test_a_hub_id_is_looked_up_and_sized_by_hand(hub):
+    found = lookup_model("org/tiny")
+    assert (
+        found.ok and found.source == "hub" and not found.offline and found.error == ""
+    )
+    assert hub == [
+        "/org/tiny/resolve/main/config.json",
+        "/org/tiny/resolve/main/model.safetensors.index.json",
+    ]
+    r = size(found.spec, "bf16", None, 1024, 1, "RTX 4090", 1)
+    assert r.params == TINY_PARAMS == 1_627_392
+    assert r.per_gpu_bytes["weights"] == 2 * TINY_PARAMS
+    # K and V of 1 head of 64, 2 bytes, 2 layers, 1024 tokens
+    assert r.per_gpu_bytes["kv_cache"] == 2 * 64 * 2 * 2 * 1024
+    assert r.model == "org/tiny" and r.model_max_context == 4096
+
+
+def test_a_looked_up_id_works_offline_and_an_unseen_one_says_offline(hub, monkeypatch):
+    assert lookup_model("org/tiny").ok
+    hub.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert lookup_model("org/tiny").ok and hub == []
+    unseen = lookup_model("org/other")
+    assert not unseen.ok and unseen.offline and hub == []
+    assert unseen.error.startswith("Offline: HF_HUB_OFFLINE is set and org/other")
+    assert "paste the config.json" in unseen.error and "\n" not in unseen.error
+
+
+def test_an_unreachable_hub_says_offline(monkeypatch, tmp_path):
+    endpoint = closed_port_endpoint()
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("VRAMLIB_CACHE", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    found = lookup_model("org/tiny")
+    assert not found.ok and found.offline
+    assert found.error.startswith(f"Offline: the Hub at {endpoint} cannot be reached")
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("org/gated", "gated or private (HTTP 401"),
+        ("org/missing", "has no config.json (HTTP 404"),
+        ("my-finetune", "Not a Hub repository id: 'my-finetune'; write it as org/name"),
+        ("../etc/passwd", "Not a Hub repository id"),
+        ("", "No Hub id given"),
+        (None, "A Hub id must be text"),
+    ],
+)
+def test_hub_failures_are_one_sentence(hub, text, words):
+    found = lookup_model(text)
+    assert isinstance(found, HubLookup) and not found.ok and not found.offline
+    assert words in found.error and "\n" not in found.error
+    assert found.message() == found.error and found.error[0].isupper()
+
+
+# ---- engines ---------------------------------------------------------------------------------------
+
+
+def test_engine_none_is_empty_and_names_are_checked():
+    none = engine_figures("Llama-3.1-8B", "none")
+    assert none.ok and none.engine == "none" and none.rows == () and none.table() == ""
+    assert engine_figures("Llama-3.1-8B", "llama-cpp").engine == "llama.cpp"
+    bad = engine_figures("Llama-3.1-8B", "vlm")
+    assert not bad.ok and "Did you mean 'vLLM'" in bad.error and bad.table() == ""
+    assert ENGINES == ("none", "vLLM", "SGLang", "llama.cpp")
+
+
+def test_vllm_figures_are_the_engine_models():
+    e = engine_figures(
+        "Llama-3.1-8B",
+        "vLLM",
+        "bf16",
+        "auto",
+        8192,
+        2,
+        "RTX 4090",
+        1,
+        memory_fraction=0.9,
+    )
+    p = vllm.predict(
+        "Llama-3.1-8B",
+        "RTX 4090",
+        precision="bf16",
+        max_model_len=8192,
+        gpu_memory_utilization=0.9,
+    )
+    assert e.ok and e.fits == p.fits and e.log_lines == tuple(p.log_lines())
+    assert dict(e.rows)["KV pool"] == p.kv_pool_bytes
+    assert dict(e.rows)["weights"] == p.weights_bytes_per_gpu
+    assert (
+        e.kv_cache_tokens == p.kv_cache_tokens
+        and e.requests_at_once == p.max_concurrency
+    )
+    assert f"{p.max_concurrency:,.2f} requests of 8,192 tokens" in e.message()
+    assert "GiB (2^30 B)" in e.table() and "GB (10^9 B)" in e.table()
+
+
+def test_sglang_figures_are_the_engine_models():
+    e = engine_figures(
+        "Llama-3.1-8B", "SGLang", "fp8", "fp8", 4096, 1, "L40S", 1, memory_fraction=0.85
+    )
+    p = sglang.predict(
+        "Llama-3.1-8B",
+        "L40S",
+        precision="fp8",
+        kv_cache_dtype="fp8",
+        mem_fraction_static=0.85,
+    )
+    assert e.ok and e.kv_cache_tokens == p.max_total_num_tokens
+    assert e.requests_at_once == p.max_total_num_tokens / 4096
+    assert "mem_fraction_static 0.85" in e.message() and e.log_lines == tuple(
+        p.log_lines()
+    )
+
+
+def test_llamacpp_searches_agree_with_the_engine_models_scans():
+    # the engine module scans every -ngl and every --n-cpu-moe; the sizer bisects
+    dense = engine_figures(
+        "Llama-3.1-70B", "llama.cpp", "Q4_K_M", "auto", 8192, 1, "RTX 4090", 2
+    )
+    best = llamacpp.max_gpu_layers(
+        "Llama-3.1-70B", "RTX 4090", precision="Q4_K_M", n_ctx=8192
+    )
+    assert not dense.fits and dict(dense.figures)["highest -ngl that fits"] == str(best)
+    assert f"-ngl {best} of 81 fits" in dense.message()
+    assert "splitting over 2 GPUs (--tensor-split) is not modelled" in dense.message()
+    moe = engine_figures(
+        "mistralai/Mixtral-8x7B-v0.1",
+        "llama.cpp",
+        "Q4_K_M",
+        "q8_0",
+        4096,
+        1,
+        "RTX 4090",
+        1,
+    )
+    settings = dict(
+        precision="Q4_K_M", n_ctx=4096, cache_type_k="q8_0", cache_type_v="q8_0"
+    )
+    fewest = llamacpp.min_cpu_moe("mistralai/Mixtral-8x7B-v0.1", "RTX 4090", **settings)
+    assert dict(moe.figures)["fewest --n-cpu-moe, every layer offloaded"] == str(fewest)
+    small = engine_figures(
+        "Llama-3.1-8B", "llama.cpp", "Q4_K_M", "auto", 4096, 1, "RTX 4090", 1
+    )
+    p = llamacpp.predict("Llama-3.1-8B", precision="Q4_K_M", n_ctx=4096)
+    assert small.fits and dict(small.rows)["GPU total"] == p.gpu_bytes
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (
+            ("Llama-3.1-8B", "vLLM", "bf16", "auto", 4096, 1, "H100", 3),
+            "Cannot split meta-llama/Llama-3.1-8B over 3 GPUs in vLLM",
+        ),
+        (
+            (
+                "Qwen/Qwen3-Next-80B-A3B-Thinking",
+                "vLLM",
+                "bf16",
+                "auto",
+                4096,
+                1,
+                "H200",
+                1,
+            ),
+            "GatedDeltaNet has no vLLM page model",
+        ),
+        (
+            ("Llama-3.1-8B", "llama.cpp", "Q4_K_M", "fp8", 4096, 1, "L4", 1),
+            "KV cache type 'fp8' is not one llama.cpp has",
+        ),
+        (("Llama-3.1-8B", "vLLM", "bf16", "auto", 0, 1, "L4", 1), "Context must be"),
+        (
+            ("Llama-3.1-8B", "SGLang", "bf17", "auto", 4096, 1, "L4", 1),
+            "Did you mean 'bf16'",
+        ),
+        (
+            ('{"model_type": "llama",', "vLLM", "bf16", "auto", 4096, 1, "L4", 1),
+            "not valid JSON",
+        ),
+    ],
+)
+def test_engine_problems_are_messages(args, words):
+    e = engine_figures(*args)
+    assert not e.ok and words in e.error and e.message() == e.error and e.table() == ""
+
+
+def test_a_bad_memory_fraction_is_a_message():
+    e = engine_figures("Llama-3.1-8B", "vLLM", memory_fraction=1.5)
+    assert not e.ok and "Memory_fraction must be" in e.error
+
+
+@settings(max_examples=25)
+@given(
+    engine=st.sampled_from(ENGINES + ("tgi",)),
+    context=st.integers(-2, 10**6),
+    batch=st.integers(-1, 300),
+    n=st.integers(-1, 9),
+    kv=st.sampled_from(["auto", "fp8", "q8_0", "int4"]),
+)
+def test_engine_figures_never_raise(engine, context, batch, n, kv):
+    e = engine_figures(
+        "Llama-3.1-8B", engine, "Q4_K_M", kv, context, batch, "RTX 4090", n
+    )
+    assert e.error or e.engine == "none" or e.title
+
+
+# ---- fine-tuning -----------------------------------------------------------------------------------
+
+
+def test_full_fine_tuning_by_hand():
+    t = fine_tune("Llama-3.1-8B", "full", "bf16", "H100", 1, seq_len=1024)
+    p = LLAMA8_PARAMS  # mixed precision: bf16 weights and gradients, fp32 master weights
+    assert t.ok and t.params == t.trainable_params == p
+    assert t.per_gpu_bytes["weights"] == 2 * p and t.per_gpu_bytes["gradients"] == 2 * p
+    assert t.per_gpu_bytes["master_weights"] == 4 * p
+    assert (
+        t.per_gpu_bytes["optimizer_states"] >= 8 * p
+    )  # two fp32 Adam moments (+ counters)
+    assert t.usable_bytes == get_gpu("H100").capacity_bytes
+    assert not t.fits and t.verdict().startswith(
+        "full fine-tuning does not fit on 1 x H100"
+    )
+    assert t.max_micro_batch == 0 and "Not even one sequence" in t.message()
+
+
+def test_qlora_adapters_by_hand_and_the_maxima():
+    t = fine_tune(
+        "Llama-3.1-8B",
+        "QLoRA",
+        "bf16",
+        "RTX 4090",
+        1,
+        lora_rank=16,
+        seq_len=2048,
+        micro_batch=1,
+        checkpointing="layer",
+    )
+    # rank 16 on q, k, v, o, gate, up, down: r (in + out) each, 32 layers
+    per_layer = 16 * ((H + NH * D) * 2 + (H + NKV * D) * 2 + 3 * (H + I))
+    assert t.trainable_params == L * per_layer == 41_943_040
+    assert t.fits and t.headline().startswith("QLoRA fine-tuning fits")
+    kwargs = dict(
+        method="qlora", lora_rank=16, checkpointing="layer", optimizer="adamw"
+    )
+    cap = get_gpu("RTX 4090").capacity_bytes
+    # the library's own searches (over [1, 2^24]) against the sizer's doubling search
+    assert t.max_micro_batch == training.max_micro_batch(
+        "Llama-3.1-8B", cap, seq_len=2048, **kwargs
+    )
+    assert t.max_seq_len == training.max_seq_len(
+        "Llama-3.1-8B", cap, micro_batch=1, **kwargs
+    )
+    direct = training.fine_tuning_bytes("Llama-3.1-8B", seq_len=2048, **kwargs)
+    assert (
+        t.per_gpu_bytes == direct.parts()
+        and t.per_gpu_total_bytes == direct.total_bytes
+    )
+    assert [row[0] for row in t.rows()][-2:] == ["total", "usable"]
+
+
+def test_lora_base_follows_the_weights_menu_and_zero3_shards():
+    bf16 = fine_tune("Llama-3.1-8B", "LoRA", "bf16", "L40S", 1)
+    fp8 = fine_tune("Llama-3.1-8B", "LoRA", "fp8", "L40S", 1)
+    # fp8 saves a byte on every weight of a linear layer: all but the embedding, the LM
+    # head and the 2 L + 1 norms
+    linear = LLAMA8_PARAMS - 2 * V * H - (2 * L + 1) * H
+    assert bf16.per_gpu_bytes["weights"] - fp8.per_gpu_bytes["weights"] == linear
+    four = fine_tune("Llama-3.1-70B", "full", "bf16", "H100", 8)
+    assert (
+        "ZeRO-3 over 8 GPUs" in four.message()
+        and "gathered_weights" in four.per_gpu_bytes
+    )
+    one = fine_tune("Llama-3.1-70B", "full", "bf16", "H100", 1)
+    assert (
+        four.per_gpu_bytes["optimizer_states"] * 8
+        >= one.per_gpu_bytes["optimizer_states"]
+    )
+
+
+@pytest.mark.parametrize(
+    "changes,words",
+    [
+        (dict(method="lora", precision="awq-4bit-128g"), "LoRA keeps the frozen base"),
+        (dict(method="dpo"), "Unknown fine-tuning method 'dpo'"),
+        (dict(seq_len=0), "Seq_len must be an integer >= 1"),
+        (dict(micro_batch=-1), "Micro_batch must be an integer >= 1"),
+        (dict(lora_rank=0), "Lora_rank must be an integer >= 1"),
+        (dict(checkpointing="all"), "Accepted: layer, none"),
+        (dict(gpu="H1000"), "Did you mean"),
+        (dict(model="{"), "not valid JSON"),
+    ],
+)
+def test_fine_tuning_problems_are_messages(changes, words):
+    args = dict(
+        model="Llama-3.1-8B", method="LoRA", precision="bf16", gpu="H100", n_gpus=1
+    )
+    args.update(changes)
+    t = fine_tune(**args)
+    assert not t.ok and words in t.error and t.message() == t.error and t.rows() == []
+    assert t.headline() == "no estimate: see the message"
+
+
+@settings(max_examples=40)
+@given(
+    text=st.text(max_size=40), method=st.sampled_from(["full", "LoRA", "QLoRA", "ppo"])
+)
+def test_any_typed_model_gives_a_training_result(text, method):
+    t = fine_tune(text, method, "bf16", "H100", 1, seq_len=512)
+    assert t.error or t.per_gpu_bytes
+    assert t.message()
+
+
+@settings(max_examples=60)
+@given(
+    text=st.one_of(
+        st.text(max_size=40), st.from_regex(r"[a-z]{1,5}/[a-z.]{1,8}", fullmatch=True)
+    )
+)
+def test_any_typed_hub_id_gives_a_lookup(text):
+    with pytest.MonkeyPatch.context() as mp:  # nothing may reach a real Hub
+        mp.setenv("HF_ENDPOINT", closed_port_endpoint())
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        found = lookup_model(text)
+    assert isinstance(found, HubLookup) and (found.ok or found.error)
+    assert found.ok or "\n" not in found.error
+
+
+@pytest.mark.parametrize("seq,micro", [(1, 1), (2048, 64), (300_000, 1), (4096, 3)])
+def test_the_training_maxima_do_not_depend_on_where_the_search_starts(seq, micro):
+    t = fine_tune(
+        "Llama-3.1-8B", "LoRA", "bf16", "L40S", 1, seq_len=seq, micro_batch=micro
+    )
+    kwargs = dict(method="lora", base_dtype="bf16", lora_rank=16, optimizer="adamw")
+    cap = get_gpu("L40S").capacity_bytes
+    assert t.max_micro_batch == training.max_micro_batch(
+        "Llama-3.1-8B", cap, seq_len=seq, **kwargs
+    )
+    assert t.max_seq_len == training.max_seq_len(
+        "Llama-3.1-8B", cap, micro_batch=micro, **kwargs
+    )

@@ -590,9 +590,7 @@ def _lookup(name: object, data: dict | None = None) -> dict:
 
 def model_names(data: dict | None = None) -> list[str]:
     """Repository ids of the catalogue's models (``vramlib/data/models.json``), in file order."""
-    return [
-        e["id"] for e in _catalogue(data)["models"]
-    ]
+    return [e["id"] for e in _catalogue(data)["models"]]
 
 
 def catalogue_entry(name: str, data: dict | None = None) -> dict:

@@ -38,7 +38,7 @@ from .fit import (
     max_context,
 )
 from .gpus import GPU, get_gpu
-from .models import ModelSpec, catalogue_entry, get_model
+from .models import ModelSpec, catalogue_entry, get_model, model_names
 from .tables import text_table
 from .units import GIB, format_bytes
 
@@ -522,15 +522,841 @@ def fit_table(
     )
 
 
+# ---- the catalogue's menu: what kind of model each one is -----------------------------------
+
+#: the filters of the model menu; a model may be of several kinds (gpt-oss: experts and windows)
+KINDS = (
+    "all",
+    "dense",
+    "mixture of experts",
+    "sliding window",
+    "latent attention",
+    "hybrid",
+)
+_ATTENTION_MIXERS = ("Attention", "LatentAttention", "CompressedAttention")
+_RECURRENT_MIXERS = (
+    "Mamba1",
+    "Mamba2",
+    "GatedDeltaNet",
+    "KimiDeltaAttention",
+    "ShortConv",
+)
+
+
+def kinds(spec: ModelSpec) -> tuple[str, ...]:
+    """The kinds of :data:`KINDS` a model is, read off its layer stack: ``"dense"`` (no
+    experts) or ``"mixture of experts"``; ``"sliding window"`` when some attention layer
+    keeps a window (or chunk); ``"latent attention"`` for MLA or DeepSeek-V4's compressed
+    attention; ``"hybrid"`` when attention layers sit beside recurrent ones (Mamba, gated
+    DeltaNet, short convolution) or in one layer with them (Falcon-H1)."""
+    names = {type(lay.mixer).__name__ for lay in spec.layers}
+    windowed = any(getattr(lay.mixer, "window", None) for lay in spec.layers)
+    hybrid = "ParallelHybrid" in names or (
+        bool(names & set(_ATTENTION_MIXERS)) and bool(names & set(_RECURRENT_MIXERS))
+    )
+    tags = ["mixture of experts" if spec.is_moe else "dense"]
+    if windowed:
+        tags.append("sliding window")
+    if names & {"LatentAttention", "CompressedAttention"}:
+        tags.append("latent attention")
+    if hybrid:
+        tags.append("hybrid")
+    return tuple(tags)
+
+
+def architecture(spec: ModelSpec) -> str:
+    """One line on the layer stack: the token mixers by count, then the feed-forward block,
+    e.g. ``"36 gated DeltaNet + 12 full attention layers; experts: 512, 10 per token"``."""
+    from .layers import mixer_label
+
+    counts: dict[str, int] = {}
+    for lay in spec.layers:
+        if type(lay.mixer).__name__ != "NoMixer":
+            label = mixer_label(lay.mixer)
+            counts[label] = counts.get(label, 0) + 1
+    mixers = " + ".join(f"{n} {label}" for label, n in counts.items()) + " layers"
+    moe = [lay.ffn for lay in spec.layers if getattr(lay.ffn, "kind", "") == "moe"]
+    if moe:
+        ffn = f"experts: {moe[0].experts}, {moe[0].top_k} per token"
+    else:
+        ffn = "dense MLP"
+    return f"{mixers}; {ffn}"
+
+
+def catalogue_menu(kind: str = "all") -> list[tuple[str, str]]:
+    """The catalogue as ``(label, id)`` pairs for a menu, in file order, keeping the models of
+    ``kind`` (one of :data:`KINDS`). A label is the id, the parameter count in billions
+    (10^9) and the kinds: ``"openai/gpt-oss-20b (20.9B; mixture of experts, sliding window)"``.
+    Raises ``ValueError`` for an unknown kind (a menu offers only known ones)."""
+    if kind not in KINDS:
+        raise _check.unknown("kind", kind, KINDS, what="model kind")
+    return catalogue_menus()[kind]
+
+
+def catalogue_menus() -> dict[str, list[tuple[str, str]]]:
+    """:func:`catalogue_menu` for every kind of :data:`KINDS`, reading the catalogue once."""
+    out: dict[str, list[tuple[str, str]]] = {kind: [] for kind in KINDS}
+    for name in model_names():
+        spec = get_model(name)
+        tags = kinds(spec)
+        item = (f"{name} ({spec.param_count() / 1e9:,.1f}B; {', '.join(tags)})", name)
+        for kind in ("all", *tags):
+            if kind in out:
+                out[kind].append(item)
+    return out
+
+
+# ---- a model by Hugging Face Hub id ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubLookup:
+    """What :func:`lookup_model` found for a typed id: ``spec`` (``None`` when nothing was
+    found), ``source`` (``"catalogue"``, ``"hub"`` or ``""``), ``error`` (why nothing was
+    found, as a sentence; ``""`` when found) and ``offline`` (the Hub could not be asked)."""
+
+    text: str
+    spec: "ModelSpec | None" = None
+    source: str = ""
+    error: str = ""
+    offline: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None
+
+    def message(self) -> str:
+        """The error, or where the model was found."""
+        if self.error:
+            return self.error
+        where = "the catalogue" if self.source == "catalogue" else "the Hub"
+        return f"Found {self.spec.name or self.text} in {where}."
+
+
+def lookup_model(text: str) -> HubLookup:
+    """A model by the id a person types: the catalogue first (no network), else the Hugging
+    Face Hub (``org/name`` or ``org/name@revision``) through :mod:`vramlib.checkpoint.hub`:
+    its ``config.json`` and the index's total size, not the shards' headers, so one request
+    or two. Never raises: a typo, a gated repository, an unreachable Hub or ``HF_HUB_OFFLINE``
+    without a cached copy each come back as ``message``.
+
+    The Hub's environment applies (``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HUB_OFFLINE``,
+    ``VRAMLIB_CACHE``, ``VRAMLIB_HUB_TIMEOUT``); a looked-up config is cached, so the same id
+    works offline afterwards.
+    """
+    try:
+        return _lookup_model(text)
+    except (ValueError, TypeError, OSError, ArithmeticError, RecursionError) as err:
+        return HubLookup(str(text)[: _check.SHOWN_CHARS], error=_sentence(err))
+
+
+def _lookup_model(text: str) -> HubLookup:
+    from .checkpoint import hub
+
+    if not isinstance(text, str):
+        raise TypeError(f"a Hub id must be text, got {type(text).__name__}")
+    given = text.strip()
+    if not given:
+        return HubLookup("", error="No Hub id given: type one as org/name.")
+    try:
+        entry = catalogue_entry(given)
+    except ValueError:
+        entry = None
+    if entry is not None:
+        return HubLookup(given, get_model(entry["id"]), "catalogue")
+    if not hub.is_repo_id(given):
+        return HubLookup(
+            given,
+            error=_sentence(
+                ValueError(
+                    f"not a Hub repository id: {_check.shown(given)}; write it as org/name "
+                    f"(for example Qwen/Qwen3-8B), optionally with @revision"
+                )
+            ),
+        )
+    repo, _, revision = given.partition("@")
+    settings = hub.Settings.from_env()
+    try:
+        got = hub.fetch(repo, revision or "main", headers=False)
+    except hub.HubError as err:
+        text_ = str(err)
+        if settings.offline:
+            return HubLookup(
+                given,
+                offline=True,
+                error=(
+                    f"Offline: HF_HUB_OFFLINE is set and {repo} has not been looked up on "
+                    f"this machine before, so there is no copy of its config.json to read. "
+                    f"Unset HF_HUB_OFFLINE and try again, or paste the config.json below."
+                ),
+            )
+        if text_.startswith("cannot reach the Hub"):
+            return HubLookup(
+                given,
+                offline=True,
+                error=(
+                    f"Offline: the Hub at {settings.endpoint} cannot be reached from here "
+                    f"({text_.split(': ', 1)[-1].split(';')[0]}). Paste {repo}'s config.json "
+                    f"below instead."
+                ),
+            )
+        return HubLookup(given, error=_sentence(err))
+    return HubLookup(given, _hub_spec(got), "hub")
+
+
+def _hub_spec(got) -> ModelSpec:
+    """A spec from a fetched config, with its checkpoint as published (as
+    :func:`vramlib.checkpoint.source.load` builds it, less the shards' headers)."""
+    import dataclasses
+
+    from .checkpoint.source import Checkpoint, with_checkpoint
+
+    config = got.config
+    layers = config.get("num_hidden_layers")
+    if isinstance(layers, int) and not isinstance(layers, bool) and layers > MAX_LAYERS:
+        raise ValueError(
+            f"{got.repo}'s config has {layers:,} layers (limit {MAX_LAYERS:,})"
+        )
+    spec = ModelSpec.from_hf_config(config, name=got.repo)
+    if spec.max_position_embeddings is None:
+        trained = model_max_context(spec, config)
+        if trained is not None:
+            spec = dataclasses.replace(spec, max_position_embeddings=trained)
+    ck = Checkpoint.from_config(config, got.url)
+    ck = dataclasses.replace(ck, index_total_size=got.index_total_size)
+    return with_checkpoint(dataclasses.replace(spec, source=got.url), ck)
+
+
+# ---- what an engine would do -------------------------------------------------------------------
+
+#: the engine menu: none (vramlib's own estimate only) or an engine whose start-up is predicted
+ENGINES = ("none", "vLLM", "SGLang", "llama.cpp")
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """An engine's predicted figures per GPU (:mod:`vramlib.engines`), for display.
+
+    ``rows``: (what, bytes) pairs; ``figures``: (what, text) pairs that are not bytes (tokens,
+    concurrency, layers); ``log_lines``: what the engine would print at start-up; ``notes``:
+    sentences on the settings used. ``fits``: the engine would start and hold one request.
+    ``kv_cache_tokens`` and ``requests_at_once`` (of ``context`` tokens): vLLM's and SGLang's
+    pool (0 for llama.cpp, whose KV buffer is sized to the context).
+    ``error``: why there is no prediction (``""`` when there is one)."""
+
+    engine: str = ""
+    error: str = ""
+    title: str = ""
+    fits: bool = False
+    kv_cache_tokens: int = 0
+    requests_at_once: float = 0.0
+    rows: tuple = ()
+    figures: tuple = ()
+    log_lines: tuple = ()
+    notes: tuple = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def table(self) -> str:
+        """Rows and figures as a fixed-width text table (GiB = 2^30 B, GB = 10^9 B)."""
+        if self.error or not (self.rows or self.figures):
+            return ""
+        rows = [
+            (k, format_bytes(v, "GiB", 2), format_bytes(v, "GB", 2))
+            for k, v in self.rows
+        ]
+        rows += [(k, v, "") for k, v in self.figures]
+        return text_table(["per GPU", "GiB (2^30 B)", "GB (10^9 B)"], rows)
+
+    def message(self) -> str:
+        """The title (or the error), the notes, one per line."""
+        return self.error or "\n".join([self.title, *self.notes])
+
+
+def _engine_name(engine: object) -> str:
+    if isinstance(engine, str):
+        key = _check.normalise(engine).replace(".", "")
+        for name in ENGINES:
+            if _check.normalise(name).replace(".", "") == key:
+                return name
+    raise _check.unknown("engine", engine, ENGINES, what="engine")
+
+
+def engine_figures(
+    model: "ModelSpec | dict | str",
+    engine: str = "vLLM",
+    precision: "str | int" = "bf16",
+    kv_dtype: "str | None" = None,
+    context: int = 4096,
+    batch: int = 1,
+    gpu: "GPU | str" = "H100 SXM 80GB",
+    n_gpus: int = 1,
+    *,
+    memory_fraction: float = 0.9,
+) -> EngineResult:
+    """What ``engine`` would allocate for ``model`` on ``n_gpus`` × ``gpu``; never raises.
+
+    ``"vLLM"``: :func:`vramlib.engines.vllm.predict` with ``max_model_len = context``,
+    ``gpu_memory_utilization = memory_fraction`` and tensor parallelism over ``n_gpus``: the
+    weights, activation peak, non-torch memory and KV pool per GPU, the tokens the pool holds
+    and how many ``context``-token requests fit at once (compared with ``batch``).
+    ``"SGLang"``: :func:`vramlib.engines.sglang.predict` with ``mem_fraction_static =
+    memory_fraction`` (SGLang's own default depends on the card: set the one you run).
+    ``"llama.cpp"``: :func:`vramlib.engines.llamacpp.predict` on one GPU with every layer
+    offloaded, ``n_ctx = context`` and ``precision`` read as a GGUF file type; when it does
+    not fit, the highest ``-ngl`` that does (and for experts the fewest ``--n-cpu-moe``),
+    each found by bisection. ``"none"`` gives an empty result.
+    """
+    try:
+        return _engine_figures(
+            model,
+            engine,
+            precision,
+            kv_dtype,
+            context,
+            batch,
+            gpu,
+            n_gpus,
+            memory_fraction,
+        )
+    except (ValueError, TypeError) as err:
+        return EngineResult(engine=str(engine), error=_sentence(err))
+    except (ArithmeticError, RecursionError, MemoryError) as err:
+        return EngineResult(
+            engine=str(engine),
+            error=_sentence(
+                ValueError(
+                    f"the engine's figures could not be computed ({type(err).__name__})"
+                )
+            ),
+        )
+
+
+def _engine_figures(
+    model, engine, precision, kv_dtype, context, batch, gpu, n_gpus, fraction
+) -> EngineResult:
+    name = _engine_name(engine)
+    if name == "none":
+        return EngineResult(engine="none")
+    spec, _ = resolve_model(model)
+    card = get_gpu(gpu, argument="gpu")
+    tokens = _check.integer("context", context, minimum=1, maximum=CONTEXT_LIMIT)
+    seqs = _check.integer("batch", batch, minimum=1, maximum=BATCH_LIMIT)
+    t = _check.integer("n_gpus", n_gpus, minimum=1)
+    frac = _check.number("memory_fraction", fraction, minimum=0.0, maximum=1.0)
+    kv = None if kv_dtype in (None, AUTO) else kv_dtype
+    if name == "llama.cpp":
+        return _llamacpp(spec, card, precision, kv, tokens, t)
+    sizes = valid_tensor_parallel_sizes(spec, max(t, 16))
+    if t not in sizes:
+        raise ValueError(
+            f"cannot split {spec.name or spec.model_type} over {t} GPUs in "
+            f"{name}: its heads allow {', '.join(map(str, sizes[:8]))}"
+        )
+    if name == "vLLM":
+        return _vllm(spec, card, precision, kv, tokens, seqs, t, frac)
+    return _sglang(spec, card, precision, kv, tokens, seqs, t, frac)
+
+
+def _vllm(spec, card, precision, kv, tokens, seqs, t, frac) -> EngineResult:
+    from .engines import vllm
+
+    p = vllm.predict(
+        spec,
+        card,
+        precision=precision,
+        tensor_parallel=t,
+        gpu_memory_utilization=frac,
+        max_model_len=tokens,
+        kv_cache_dtype=kv,
+    )
+    rows = (
+        ("card (as torch reports it)", p.total_bytes),
+        (f"requested (x {p.gpu_memory_utilization:g})", p.requested_bytes),
+        ("weights", p.weights_bytes_per_gpu),
+        ("activation peak", p.activation_bytes),
+        ("non-torch", p.non_torch_bytes),
+        ("KV pool", p.kv_pool_bytes),
+    )
+    figures = (
+        ("KV cache tokens", f"{p.kv_cache_tokens:,}"),
+        (f"requests of {tokens:,} tokens at once", f"{p.max_concurrency:,.2f}"),
+        ("largest max_model_len", f"{p.largest_max_model_len:,}"),
+    )
+    where = f"{t} x {card.name}"
+    if not p.fits:
+        title = (
+            f"vLLM would not start on {where} with max_model_len {tokens:,}: its KV "
+            f"pool holds {p.kv_cache_tokens:,} tokens, less than one request."
+        )
+    else:
+        held = "holds" if p.max_concurrency >= seqs else "does not hold"
+        title = (
+            f"vLLM on {where}: a KV pool of {format_bytes(p.kv_pool_bytes, 'GiB', 2)} "
+            f"per GPU, {p.max_concurrency:,.2f} requests of {tokens:,} tokens at once "
+            f"({held} the batch of {seqs})."
+        )
+    notes = (
+        f"Settings: gpu_memory_utilization {frac:g}, max_model_len {tokens:,}, "
+        f"max_num_seqs {p.max_num_seqs}, max_num_batched_tokens "
+        f"{p.max_num_batched_tokens:,}, KV cache {p.kv_cache_dtype}.",
+    )
+    return EngineResult(
+        "vLLM",
+        "",
+        title,
+        p.fits,
+        p.kv_cache_tokens,
+        p.max_concurrency,
+        rows,
+        figures,
+        tuple(p.log_lines()),
+        notes,
+    )
+
+
+def _sglang(spec, card, precision, kv, tokens, seqs, t, frac) -> EngineResult:
+    from .engines import sglang
+
+    p = sglang.predict(
+        spec,
+        card,
+        precision=precision,
+        tensor_parallel=t,
+        mem_fraction_static=frac,
+        kv_cache_dtype=kv,
+    )
+    at_once = p.max_total_num_tokens / tokens
+    rows = (
+        ("free before loading", p.free_before_bytes),
+        ("weights", p.weights_bytes_per_gpu),
+        ("KV pool", p.kv_pool_bytes),
+    )
+    figures = (
+        ("KV cache tokens", f"{p.max_total_num_tokens:,}"),
+        (f"requests of {tokens:,} tokens at once", f"{at_once:,.2f}"),
+    )
+    fits = at_once >= 1
+    where = f"{t} x {card.name}"
+    if fits:
+        held = "holds" if at_once >= seqs else "does not hold"
+        title = (
+            f"SGLang on {where}: {p.max_total_num_tokens:,} tokens in the KV pool, "
+            f"{at_once:,.2f} requests of {tokens:,} tokens at once ({held} the batch "
+            f"of {seqs})."
+        )
+    elif p.weights_bytes_per_gpu > p.free_before_bytes * frac:
+        title = (
+            f"SGLang would not start on {where}: the weights per GPU, "
+            f"{format_bytes(p.weights_bytes_per_gpu, 'GiB', 2)}, leave no room for a "
+            f"KV pool within mem_fraction_static {frac:g}."
+        )
+    else:
+        title = (
+            f"SGLang on {where} holds {p.max_total_num_tokens:,} tokens, less than one "
+            f"request of {tokens:,}."
+        )
+    notes = (
+        f"Settings: mem_fraction_static {frac:g} (SGLang's default depends on the "
+        f"card; set the one you run), KV cache {p.kv_cache_dtype}.",
+    )
+    return EngineResult(
+        "SGLang",
+        "",
+        title,
+        fits,
+        p.max_total_num_tokens,
+        at_once,
+        rows,
+        figures,
+        tuple(p.log_lines()),
+        notes,
+    )
+
+
+def _largest_int(ok, lo: int, hi: int) -> int:
+    """The largest x in [lo, hi] with ok(x), for ok true up to some point; lo - 1 if none."""
+    if not ok(lo):
+        return lo - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _llamacpp(spec, card, precision, kv, tokens, t) -> EngineResult:
+    from .engines import llamacpp
+
+    settings = dict(precision=precision, n_ctx=tokens)
+    if kv is not None:
+        try:
+            kv = llamacpp.ggml_type(kv)
+        except ValueError:
+            raise ValueError(
+                f"the KV cache type {kv!r} is not one llama.cpp has: it "
+                f"takes {', '.join(llamacpp.KV_TYPES)}"
+            ) from None
+        settings.update(cache_type_k=kv, cache_type_v=kv)
+    p = llamacpp.predict(spec, **settings)
+    free = llamacpp.free_gpu_bytes(card)
+    fits = p.gpu_bytes <= free
+    top = p.n_layer + 1
+    rows = (
+        ("free (after the CUDA context)", free),
+        ("model buffer", p.gpu_model_bytes),
+        ("KV buffer", p.gpu_kv_bytes),
+        ("compute buffer", p.compute_buffer_bytes),
+        ("GPU total", p.gpu_bytes),
+        ("host total", p.host_bytes),
+    )
+    figures = [("KV cells", f"{p.kv_cells:,}")]
+    notes = [
+        f"GGUF type {p.precision}"
+        + ("" if p.exact else " (a per-tensor mix: sizes are averages)")
+        + f", n_ctx {tokens:,}, KV "
+        f"{p.cache_type_k}, every layer offloaded (-ngl {top})."
+    ]
+    if t > 1:
+        notes.append(
+            f"These figures are for one GPU: splitting over {t} GPUs "
+            f"(--tensor-split) is not modelled here."
+        )
+    if fits:
+        title = (
+            f"llama.cpp fits {card.name} with every layer on the GPU: "
+            f"{format_bytes(p.gpu_bytes, 'GiB', 2)} of {format_bytes(free, 'GiB', 2)} "
+            f"free."
+        )
+    else:
+        best = _largest_int(
+            lambda n: (
+                llamacpp.predict(spec, n_gpu_layers=n, **settings).gpu_bytes <= free
+            ),
+            0,
+            top,
+        )
+        figures.append(("highest -ngl that fits", f"{best}" if best >= 0 else "none"))
+        title = (
+            f"llama.cpp does not fit {card.name} with every layer on the GPU: "
+            f"{format_bytes(p.gpu_bytes, 'GiB', 2)} needed, "
+            f"{format_bytes(free, 'GiB', 2)} free; "
+            + (f"-ngl {best} of {top} fits." if best >= 0 else "not even -ngl 0 fits.")
+        )
+        if spec.is_moe:
+            layers = spec.num_hidden_layers
+
+            def moe_fits(
+                k: int,
+            ) -> bool:  # more expert layers on the host: less GPU memory
+                return (
+                    llamacpp.predict(spec, n_cpu_moe=layers - k, **settings).gpu_bytes
+                    <= free
+                )
+
+            kept = _largest_int(moe_fits, 0, layers)
+            fewest = None if kept < 0 else layers - kept
+            figures.append(
+                (
+                    "fewest --n-cpu-moe, every layer offloaded",
+                    "none" if fewest is None else f"{fewest}",
+                )
+            )
+    return EngineResult(
+        "llama.cpp",
+        "",
+        title,
+        fits,
+        0,
+        0.0,
+        rows,
+        tuple(figures),
+        tuple(p.log_lines()),
+        tuple(notes),
+    )
+
+
+# ---- fine-tuning -------------------------------------------------------------------------------
+
+#: what the sizer sizes: serving, or one of the fine-tuning methods
+MODES = ("serve", "full", "LoRA", "QLoRA")
+_LORA_BASES = ("bf16", "fp16", "fp32", "fp8")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`fine_tune` found, shaped like :class:`SizingResult` for the same chart:
+    ``per_gpu_bytes`` by part (weights, gradients, master weights, optimizer states,
+    activations, adapters, a gathered layer), ``usable_bytes`` the card's capacity (before
+    the CUDA context and the allocator's slack), ``max_micro_batch`` at ``seq_len`` and
+    ``max_seq_len`` at ``micro_batch`` (0: none fits)."""
+
+    error: str = ""
+    model: str = ""
+    method: str = ""
+    params: int = 0
+    trainable_params: int = 0
+    gpu: str = ""
+    n_gpus: int = 0
+    seq_len: int = 0
+    micro_batch: int = 0
+    lora_rank: int = 0
+    checkpointing: str = ""
+    setup: str = ""
+    usable_bytes: int = 0
+    per_gpu_bytes: dict = field(default_factory=dict)
+    cpu_bytes: int = 0
+    fits: bool = False
+    max_micro_batch: int = 0
+    max_seq_len: int = 0
+
+    ok = SizingResult.ok
+    per_gpu_total_bytes = SizingResult.per_gpu_total_bytes
+    headroom_bytes = SizingResult.headroom_bytes
+    rows = SizingResult.rows
+    table = SizingResult.table
+    parts_gib = SizingResult.parts_gib
+    message = SizingResult.message
+
+    def headline(self) -> str:
+        if self.error:
+            return "no estimate: see the message"
+        need = format_bytes(self.per_gpu_total_bytes, "GiB", 1)
+        usable = format_bytes(self.usable_bytes, "GiB", 1)
+        word = "fits" if self.fits else "does not fit"
+        return f"{self.method} fine-tuning {word}: {need} of {usable} per GPU"
+
+    def verdict(self) -> str:
+        if self.error:
+            return self.error
+        gib = lambda b: format_bytes(b, "GiB", 2)  # noqa: E731
+        where = f"{self.n_gpus} x {self.gpu}"
+        if self.fits:
+            return (
+                f"{self.method} fine-tuning fits on {where}: "
+                f"{gib(self.per_gpu_total_bytes)} of {gib(self.usable_bytes)} per GPU, "
+                f"{gib(self.headroom_bytes)} to spare."
+            )
+        return (
+            f"{self.method} fine-tuning does not fit on {where}: "
+            f"{gib(self.per_gpu_total_bytes)} needed per GPU, {gib(self.usable_bytes)} "
+            f"on the card, short by {gib(-self.headroom_bytes)}."
+        )
+
+    def notes(self) -> list[str]:
+        if self.error:
+            return []
+        out = [
+            self.setup,
+            f"Trained parameters: {self.trainable_params:,} of {self.params:,}.",
+        ]
+        if self.cpu_bytes:
+            out.append(
+                f"Kept in host memory: {format_bytes(self.cpu_bytes, 'GiB', 2)}."
+            )
+        if self.max_micro_batch:
+            out.append(
+                f"Largest micro-batch at {self.seq_len:,} tokens: "
+                f"{self.max_micro_batch:,}."
+            )
+        else:
+            out.append(f"Not even one sequence of {self.seq_len:,} tokens fits.")
+        if self.max_seq_len:
+            out.append(
+                f"Longest sequence at micro-batch {self.micro_batch}: "
+                f"{self.max_seq_len:,} tokens."
+            )
+        out.append(
+            "The card's capacity is compared before the CUDA context and the "
+            "allocator's slack: keep a GiB or two spare."
+        )
+        return out
+
+
+def fine_tune(
+    model: "ModelSpec | dict | str",
+    method: str = "LoRA",
+    precision: "str | int" = "bf16",
+    gpu: "GPU | str" = "H100 SXM 80GB",
+    n_gpus: int = 1,
+    *,
+    lora_rank: int = 16,
+    seq_len: int = 2048,
+    micro_batch: int = 1,
+    checkpointing: str = "none",
+    optimizer: str = "adamw",
+) -> TrainResult:
+    """Memory per GPU to fine-tune ``model`` one step (:func:`vramlib.training.fine_tuning_bytes`);
+    never raises.
+
+    ``method``: ``"full"`` (mixed precision: bf16 weights and gradients, fp32 master weights
+    and AdamW states; fp32 throughout when ``precision`` is ``"fp32"``), ``"LoRA"`` (a frozen
+    base in ``precision``: bf16, fp16, fp32 or fp8; bf16 adapters of rank ``lora_rank`` on
+    every linear layer) or ``"QLoRA"`` (the base in NF4 with double quantization; ``precision``
+    is not used). ``seq_len`` tokens × ``micro_batch`` sequences size the activations;
+    ``checkpointing``: ``"none"`` or ``"layer"``. Over ``n_gpus`` > 1 the model states are
+    sharded with ZeRO stage 3 (FSDP). The largest micro-batch and longest sequence that fit
+    the card are found by bisection (:func:`vramlib.training.max_micro_batch`,
+    :func:`vramlib.training.max_seq_len`).
+    """
+    try:
+        return _fine_tune(
+            model,
+            method,
+            precision,
+            gpu,
+            n_gpus,
+            lora_rank,
+            seq_len,
+            micro_batch,
+            checkpointing,
+            optimizer,
+        )
+    except (ValueError, TypeError) as err:
+        return TrainResult(error=_sentence(err))
+    except (ArithmeticError, RecursionError, MemoryError) as err:
+        return TrainResult(
+            error=_sentence(
+                ValueError(
+                    f"the fine-tuning memory could not be computed ({type(err).__name__})"
+                )
+            )
+        )
+
+
+def _fine_tune(
+    model,
+    method,
+    precision,
+    gpu,
+    n_gpus,
+    rank,
+    seq_len,
+    micro_batch,
+    checkpointing,
+    optimizer,
+) -> TrainResult:
+    from . import training
+
+    meth = {m.lower(): m for m in MODES[1:]}.get(str(method).lower())
+    if meth is None:
+        raise _check.unknown("method", method, MODES[1:], what="fine-tuning method")
+    spec, _ = resolve_model(model)
+    card = get_gpu(gpu, argument="gpu")
+    gpus = _check.integer("n_gpus", n_gpus, minimum=1, maximum=MAX_GPUS)
+    seq = _check.integer("seq_len", seq_len, minimum=1, maximum=CONTEXT_LIMIT)
+    micro = _check.integer("micro_batch", micro_batch, minimum=1, maximum=BATCH_LIMIT)
+    r = _check.integer("lora_rank", rank, minimum=1, maximum=65536)
+    zero = "3" if gpus > 1 else "0"
+    fmt = str(precision)
+    kwargs = dict(
+        method=meth.lower(),
+        optimizer=optimizer,
+        lora_rank=r,
+        checkpointing=checkpointing,
+        zero=zero,
+        n_gpus=gpus,
+    )
+    if meth == "full":
+        kwargs["precision"] = "fp32" if fmt == "fp32" else "mixed"
+        how = f"{kwargs['precision']} precision"
+    elif meth == "LoRA":
+        if fmt not in _LORA_BASES:
+            raise ValueError(
+                f"LoRA keeps the frozen base in bf16, fp16, fp32 or fp8, not "
+                f"{_check.shown(precision)}; for a 4-bit base choose QLoRA"
+            )
+        kwargs["base_dtype"] = fmt
+        how = f"base in {fmt}, rank-{r} adapters on every linear layer"
+    else:
+        how = f"base in NF4 (double quantization), rank-{r} adapters on every linear layer"
+    t = training.fine_tuning_bytes(spec, seq_len=seq, micro_batch=micro, **kwargs)
+    cap = card.capacity_bytes
+    parts = dict(t.parts())
+    sharded = f", ZeRO-3 over {gpus} GPUs" if gpus > 1 else ""
+    setup = (
+        f"{meth} fine-tuning with {t.optimizer}: {how}; {seq:,} tokens x micro-batch "
+        f"{micro}, checkpointing {checkpointing}{sharded}."
+    )
+    return TrainResult(
+        model=spec.name or spec.model_type,
+        method=meth,
+        params=t.params,
+        trainable_params=t.trainable_params,
+        gpu=card.name,
+        n_gpus=gpus,
+        seq_len=seq,
+        micro_batch=micro,
+        lora_rank=r,
+        checkpointing=checkpointing,
+        setup=setup,
+        usable_bytes=cap,
+        per_gpu_bytes=parts,
+        cpu_bytes=t.cpu_bytes,
+        fits=t.total_bytes <= cap,
+        max_micro_batch=_most(
+            lambda b: (
+                training.fine_tuning_bytes(
+                    spec, seq_len=seq, micro_batch=b, **kwargs
+                ).total_bytes
+                <= cap
+            ),
+            micro,
+            1 << 24,
+        ),
+        max_seq_len=_most(
+            lambda n: (
+                training.fine_tuning_bytes(
+                    spec, seq_len=n, micro_batch=micro, **kwargs
+                ).total_bytes
+                <= cap
+            ),
+            seq,
+            1 << 24,
+        ),
+    )
+
+
+def _most(ok, start: int, limit: int) -> int:
+    """The largest x in [1, limit] with ok(x), for ok true up to some point (0 if none),
+    searched from ``start`` (the value asked for, usually near the answer): doubling
+    while ok holds, then bisection; below ``start`` when it fails there. About
+    2 log2(answer / start) calls, rather than log2(limit)."""
+    start = min(max(start, 1), limit)
+    if not ok(start):
+        return _largest_int(ok, 1, start - 1) if start > 1 else 0
+    lo = start
+    while lo < limit and ok(min(2 * lo, limit)):
+        lo = min(2 * lo, limit)
+    return _largest_int(ok, lo, min(2 * lo - 1, limit))
+
+
 __all__ = [
     "AUTO",
+    "ENGINES",
+    "KINDS",
     "MAX_GPUS",
     "MAX_LAYERS",
     "MAX_PARAMS",
+    "MODES",
+    "EngineResult",
     "FitRow",
     "FitTable",
+    "HubLookup",
     "SizingResult",
+    "TrainResult",
+    "architecture",
+    "catalogue_menu",
+    "catalogue_menus",
+    "engine_figures",
+    "fine_tune",
     "fit_table",
+    "kinds",
+    "lookup_model",
     "resolve_model",
     "size",
 ]

@@ -10,6 +10,7 @@ work the update does. On an idle machine the two agree, since the update is sing
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import statistics
 import time
@@ -18,6 +19,10 @@ from pathlib import Path
 import matplotlib
 import nbformat
 import pytest
+from hub_server import TINY_PARAMS, closed_port_endpoint, serve
+
+from vramlib import training
+from vramlib.engines import llamacpp, sglang, vllm
 
 matplotlib.use("Agg")
 
@@ -168,3 +173,174 @@ def test_each_update_takes_under_100_ms(ns, widget, values):
         f"{widget}: median {statistics.median(seconds) * 1e3:.0f} ms"
     )
     assert shown(ns)
+
+
+# ---- the kinds menu, the Hub box, the engines, fine-tuning ------------------------------------
+
+
+def test_the_kind_filter_narrows_the_model_menu(ns):
+    timed(ns, "kind_box", "hybrid")
+    ids = [value for _, value in ns["model_box"].options]
+    assert (
+        "Qwen/Qwen3-Next-80B-A3B-Thinking" in ids
+        and "meta-llama/Llama-3.1-8B" not in ids
+    )
+    assert ns["model_box"].value == ids[0] and shown(ns).startswith("<b>")
+    timed(ns, "kind_box", "latent attention")
+    assert "deepseek-ai/DeepSeek-V3.2" in [v for _, v in ns["model_box"].options]
+    timed(ns, "kind_box", "all")
+    timed(ns, "model_box", "meta-llama/Llama-3.1-8B")
+    assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    with serve() as (endpoint, requests):
+        monkeypatch.setenv("HF_ENDPOINT", endpoint)
+        monkeypatch.setenv("VRAMLIB_CACHE", str(tmp_path / "cache"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("VRAMLIB_HUB_TIMEOUT", "5")
+        yield requests
+
+
+def test_a_hub_id_is_fetched_from_the_hub_and_sized(ns, hub):
+    timed(ns, "hub_box", "org/tiny")
+    assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
+    r = ns["update"]()
+    assert r.model == "org/tiny" and r.params == TINY_PARAMS
+    assert r.per_gpu_bytes["weights"] == 2 * TINY_PARAMS  # bf16 from the menu
+    assert ns["picture"].layout.display == ""
+    asked = len(hub)
+    timed(ns, "context_box", 4096)  # another control: the id is not looked up again
+    assert len(hub) == asked
+    timed(ns, "context_box", 8192)
+    timed(ns, "hub_box", "")
+    assert ns["update"]().model == "meta-llama/Llama-3.1-8B"
+
+
+def test_offline_is_a_message_and_a_looked_up_id_still_works(ns, hub, monkeypatch):
+    timed(ns, "hub_box", "org/tiny@main")  # looked up once, online: now in the cache
+    timed(ns, "hub_box", "")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub.clear()
+    timed(ns, "hub_box", "org/not-cached")
+    text = shown(ns)
+    assert text.startswith("<b>Offline: HF_HUB_OFFLINE is set and org/not-cached")
+    assert (
+        "paste the config.json below" in text and ns["picture"].layout.display == "none"
+    )
+    timed(ns, "hub_box", "org/tiny@main")
+    assert shown(ns).startswith("<b>Fits on 1 x RTX 4090") and hub == []
+    timed(ns, "hub_box", "")
+
+
+def test_an_unreachable_hub_and_a_bad_id_are_messages(ns, monkeypatch, tmp_path):
+    endpoint = closed_port_endpoint()
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setenv("VRAMLIB_CACHE", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    timed(ns, "hub_box", "org/somewhere")
+    assert shown(ns).startswith(f"<b>Offline: the Hub at {endpoint} cannot be reached")
+    timed(ns, "hub_box", "not an id")
+    assert "Not a Hub repository id: &#x27;not an id&#x27;" in shown(ns)
+    timed(ns, "hub_box", "Qwen/Qwen3-8B")  # a catalogue id needs no network
+    assert (
+        ns["update"]().model == "Qwen/Qwen3-8B" and ns["picture"].layout.display == ""
+    )
+    timed(ns, "hub_box", "")
+
+
+def test_a_pasted_config_wins_over_the_hub_id(ns, hub):
+    timed(ns, "hub_box", "org/tiny")
+    timed(ns, "config_box", BROKEN_CONFIG)
+    assert "not valid JSON" in shown(ns)
+    timed(ns, "config_box", "")
+    assert ns["update"]().model == "org/tiny"
+    timed(ns, "hub_box", "")
+
+
+def test_each_engine_shows_its_predicted_figures(ns):
+    args = dict(
+        precision="bf16",
+        tensor_parallel=1,
+        gpu_memory_utilization=0.9,
+        max_model_len=8192,
+    )
+    timed(ns, "engine_box", "vLLM")
+    for line in vllm.predict("meta-llama/Llama-3.1-8B", "RTX 4090", **args).log_lines():
+        assert html.escape(line) in shown(ns)
+    assert "<hr><b>vLLM on 1 x RTX 4090" in shown(ns)
+    timed(ns, "fraction_box", 0.8)
+    p = sglang.predict("meta-llama/Llama-3.1-8B", "RTX 4090", mem_fraction_static=0.8)
+    timed(ns, "engine_box", "SGLang")
+    assert f"#tokens: {p.max_total_num_tokens}" in shown(ns)
+    assert "mem_fraction_static 0.8" in shown(ns)
+    timed(ns, "engine_box", "llama.cpp")
+    p = llamacpp.predict("meta-llama/Llama-3.1-8B", precision="bf16", n_ctx=8192)
+    assert html.escape(p.log_lines()[0]) in shown(ns)
+    timed(
+        ns, "count_box", 3
+    )  # vLLM cannot split 32 heads over 3; the estimate says why
+    timed(ns, "engine_box", "vLLM")
+    assert "Cannot split meta-llama/Llama-3.1-8B over 3 GPUs in vLLM" in shown(ns)
+    timed(ns, "count_box", 1)
+    timed(ns, "engine_box", "none")
+    assert "<hr>" not in shown(ns)
+    timed(ns, "fraction_box", 0.9)
+    timed(ns, "engine_box", "vLLM")
+
+
+def test_fine_tuning_mode_sizes_a_training_step(ns):
+    assert ns["train_row"].layout.display == "none"
+    timed(ns, "mode_box", "QLoRA")
+    assert (
+        ns["train_row"].layout.display == ""
+        and ns["serve_row"].layout.display == "none"
+    )
+    assert shown(ns).startswith("<b>QLoRA fine-tuning fits on 1 x RTX 4090")
+    for name, value in [
+        ("rank_box", 64),
+        ("seq_box", 4096),
+        ("micro_box", 2),
+        ("ckpt_box", "none"),
+    ]:
+        timed(ns, name, value)
+    direct = training.fine_tuning_bytes(
+        "meta-llama/Llama-3.1-8B",
+        method="qlora",
+        lora_rank=64,
+        seq_len=4096,
+        micro_batch=2,
+        checkpointing="none",
+    )
+    r = ns["update"]()
+    assert (
+        r.per_gpu_bytes == direct.parts()
+        and r.per_gpu_total_bytes == direct.total_bytes
+    )
+    assert ns["picture"].layout.display == ""
+    timed(ns, "mode_box", "LoRA")
+    timed(ns, "precision_box", "awq-4bit-128g")
+    assert "LoRA keeps the frozen base in bf16, fp16, fp32 or fp8" in shown(ns)
+    assert ns["picture"].layout.display == "none"
+    timed(ns, "precision_box", "bf16")
+    timed(ns, "seq_box", 0)
+    assert "Seq_len must be an integer &gt;= 1" in shown(ns)
+    for name, value in [
+        ("rank_box", 16),
+        ("seq_box", 2048),
+        ("micro_box", 1),
+        ("ckpt_box", "layer"),
+        ("mode_box", "serve"),
+    ]:
+        timed(ns, name, value)
+    assert ns["serve_row"].layout.display == ""
+    assert shown(ns).startswith("<b>Fits on 1 x RTX 4090")
+
+
+def test_the_engine_box_updates_within_budget(ns):
+    ns["update"]()
+    seconds = [timed(ns, "engine_box", v) for v in ["SGLang", "none", "vLLM"] * 2]
+    assert statistics.median(seconds) < BUDGET_S, (
+        f"median {statistics.median(seconds):.3f} s"
+    )

@@ -353,7 +353,9 @@ def test_catalogue_param_count_equals_transformers(entry):
         assert towers == spec.param_count() - sum(p.numel() for p in model.parameters())
     else:
         assert spec.param_count() == sum(p.numel() for p in model.parameters())
-    if spec.model_type in OLD_TYPES:  # the newer families check groups by their own names
+    if (
+        spec.model_type in OLD_TYPES
+    ):  # the newer families check groups by their own names
         assert groups == transformers_groups(model)
 
 
