@@ -618,6 +618,20 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
             except (ValueError, OSError) as hub_err:
                 raise ValueError(f"{hub_err} ({err})") from None
         raise
+    if data is not None:
+        return _from_entry(entry)
+    # the packaged catalogue: a spec is immutable, so each entry is built once
+    seen, spec = _BUILT.get(id(entry), (None, None))
+    if seen is not entry:
+        spec = _from_entry(entry)
+        _BUILT[id(entry)] = (entry, spec)
+    return spec
+
+
+_BUILT: dict[int, tuple[dict, ModelSpec]] = {}
+
+
+def _from_entry(entry: dict) -> ModelSpec:
     try:
         fields = _arch.spec_fields(entry["config"])
     except (TypeError, ValueError) as err:

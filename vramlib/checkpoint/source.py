@@ -84,9 +84,13 @@ def published_for(spec: Any) -> WeightsBreakdown | None:
         return ck.gguf
     if ck.quantization_json is None:
         return None
-    return published_weights(
-        spec, ck.quantization_config, dtype=ck.dtype, source=ck.where
-    )
+    cached = spec.__dict__.get("_published_weights")  # a spec is immutable: count once
+    if cached is None:
+        cached = published_weights(
+            spec, ck.quantization_config, dtype=ck.dtype, source=ck.where
+        )
+        spec.__dict__["_published_weights"] = cached
+    return cached
 
 
 # ---- reading what the user points at
