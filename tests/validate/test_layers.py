@@ -16,30 +16,11 @@ from transformers.models.auto.configuration_auto import (
 
 from vramlib.models import ModelSpec, get_model
 
-from .hf import NO_TOKENS, hf_config, meta_model
+from .hf import NO_TOKENS, meta_model
+from .test_against_transformers import OLD_TYPES
 
 DATA = Path(__file__).parents[2] / "vramlib" / "data"
 CATALOGUE = json.loads((DATA / "models.json").read_text())
-OLD_TYPES = (
-    "llama",
-    "mistral",
-    "mixtral",
-    "qwen2",
-    "qwen2_moe",
-    "qwen3",
-    "qwen3_moe",
-    "gemma",
-    "gemma2",
-    "gemma3_text",
-    "phi3",
-    "olmo2",
-    "granite",
-    "cohere",
-    "starcoder2",
-    "gpt_neox",
-    "falcon",
-    "deepseek_v3",
-)
 
 
 def transformers_linears(model) -> Counter:
