@@ -16,7 +16,7 @@ from transformers.models.auto.configuration_auto import (
 
 from vramlib.models import ModelSpec, get_model
 
-from .hf import NO_TOKENS, meta_model
+from .hf import NO_TOKENS, hf_config, meta_model
 from .test_against_transformers import OLD_TYPES
 
 DATA = Path(__file__).parents[2] / "vramlib" / "data"
