@@ -5,6 +5,7 @@
 - ``python -m vramlib MODEL`` cold: a fresh interpreter each run, the best of several;
 - an estimate of the catalogue's largest model (by parameters), repeated, per call.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -20,8 +21,12 @@ def cold_cli(model: str = "meta-llama/Llama-3.1-8B", runs: int = 7) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "vramlib", model], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "vramlib", model],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         times.append(time.perf_counter() - start)
     return min(times)
 
