@@ -17,10 +17,6 @@ from .models import (
     model_names,
 )
 from .precisions import Precision, get_precision, precision_names
-from .rule import rule_of_thumb_bytes
-from .sizing import SizingResult, fit_table, size
-from .speed import decode_tokens_per_s_bound
-from .training import training_bytes
 from .units import (
     GB,
     GIB,
@@ -37,6 +33,34 @@ from .units import (
     gib,
     to_unit,
 )
+
+# The modules a command-line answer does not need are imported on first use (PEP 562),
+# so that `python -m vramlib MODEL` stays quick. (`estimate` and `fit` are imported
+# above: each is also the name of its module, which an import would otherwise bind.)
+_LAZY = {
+    "rule_of_thumb_bytes": "rule",
+    "SizingResult": "sizing",
+    "fit_table": "sizing",
+    "size": "sizing",
+    "decode_tokens_per_s_bound": "speed",
+    "training_bytes": "training",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vramlib' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

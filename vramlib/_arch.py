@@ -793,6 +793,7 @@ def _check_architectures(cfg: dict) -> None:
 def _unknown_model_type(model_type: object) -> ValueError:
     """An unsupported model_type: a transformers architecture vramlib does not read is said to be
     unsupported (never "did you mean" another architecture); anything else may be a typo."""
+    load_all_families()
     supported = sorted(set(_READERS) | set(WRAPPERS) | set(_multimodal.WRAPPERS))
     listed = ", ".join(supported)
     if not isinstance(model_type, str):
@@ -823,6 +824,7 @@ def spec_fields(cfg: dict) -> dict:
         raise ValueError("config key 'model_type' is required and is missing")
     _check_architectures(cfg)
     model_type = cfg["model_type"]
+    _load_reader(model_type)
     if isinstance(model_type, str) and model_type in _multimodal.WRAPPERS:
         # multimodal hook (issue 13): the language model by its own reader, the towers
         return _multimodal.wrapper_fields(cfg, spec_fields)
@@ -852,6 +854,7 @@ def spec_fields(cfg: dict) -> dict:
                 f"than size the language model alone"
             )
         cfg, model_type = inner, text_type
+        _load_reader(model_type)
     if not isinstance(model_type, str) or model_type not in _READERS:
         raise _unknown_model_type(model_type)
     reader = _Reader(cfg, model_type)
@@ -893,18 +896,50 @@ def _check_unread_layer_types(r: _Reader, fields: dict) -> None:
         )
 
 
-# The families of 2025-2026 live in vramlib/families/: each module adds its readers here.
-from .families import FAMILIES  # noqa: E402  (they use the helpers above)
+# The families of 2025-2026 live in vramlib/families/: each module adds its readers here
+# when a config of one of its types is first read (families.INDEX lists them).
+from . import families as _families  # noqa: E402
 
-for _family in FAMILIES:
-    _DEFAULTS.update(_family.DEFAULTS)
-    _RENAMED.update(getattr(_family, "RENAMED", {}))
-    WRAPPERS.update(getattr(_family, "WRAPPERS", {}))
-    _READERS.update(_family.READERS)
+_LOADED_FAMILIES: set[str] = set()
+
+
+def _load_family(module: str) -> None:
+    if module in _LOADED_FAMILIES:
+        return
+    from importlib import import_module
+
+    family = import_module(f".families.{module}", __package__)
+    _DEFAULTS.update(family.DEFAULTS)
+    _RENAMED.update(getattr(family, "RENAMED", {}))
+    WRAPPERS.update(getattr(family, "WRAPPERS", {}))
+    _READERS.update(family.READERS)
+    _LOADED_FAMILIES.add(module)
+
+
+def _load_reader(model_type: object) -> None:
+    """Imports the family module that reads ``model_type``, if any is not loaded yet."""
+    module = (
+        _families.MODULE_OF.get(model_type) if isinstance(model_type, str) else None
+    )
+    if module is not None:
+        _load_family(module)
+
+
+def load_all_families() -> None:
+    """Imports every family module (for listings of every reader and default)."""
+    for module in _families.INDEX:
+        _load_family(module)
+
+
 # Multimodal wrappers (issue 13) and the language models that exist only inside them.
 from . import multimodal as _multimodal  # noqa: E402
 
+_BASE_TYPES = tuple(_READERS)
 _DEFAULTS.update(_multimodal.TEXT_DEFAULTS)
 _RENAMED.update(_multimodal.TEXT_RENAMED)
 _READERS.update(_multimodal.TEXT_READERS)
-SUPPORTED = tuple(_READERS)
+SUPPORTED = (
+    _BASE_TYPES
+    + tuple(t for types in _families.INDEX.values() for t in types)
+    + tuple(_multimodal.TEXT_READERS)
+)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
+
+#: the package's data folder (plain files: vramlib is never imported from a zip archive,
+#: and reading them directly spares ``importlib.resources``' imports at start-up)
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @lru_cache(maxsize=None)
 def load(name: str) -> dict:
     """The parsed contents of ``vramlib/data/<name>`` (cached; callers must not mutate it)."""
-    return json.loads(
-        resources.files("vramlib")
-        .joinpath("data")
-        .joinpath(name)
-        .read_text(encoding="utf-8")
-    )
+    return json.loads((DATA / name).read_text(encoding="utf-8"))

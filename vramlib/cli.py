@@ -32,9 +32,15 @@ from .fit import (
 )
 from .formats import format_names, get_format, kv_cache_dtypes
 from .gpus import all_gpus, get_gpu
-from .models import ModelSpec, _read_json, catalogue_entry, get_model, model_names
+from .models import (
+    ModelSpec,
+    _read_json,
+    catalogue_entry,
+    get_model,
+    model_max_context,
+    model_names,
+)
 from .precisions import get_precision
-from .sizing import model_max_context
 from .tables import text_table
 
 #: an error line is cut to this many characters (the accepted names included)

@@ -658,3 +658,26 @@ def _not_catalogue(name: str) -> bool:
     from .checkpoint.hub import is_repo_id
 
     return not path.exists() and is_repo_id(name)
+
+
+def _positive_int(value: object) -> "int | None":
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0
+        else None
+    )
+
+
+def model_max_context(spec: "ModelSpec", config: "dict | None" = None) -> "int | None":
+    """The longest context the model was built for (``max_position_embeddings``), or
+    ``None``.
+
+    Read from the spec when it records it, else from ``config`` (a multimodal wrapper's
+    from its ``text_config``, which is the model sized)."""
+    own = _positive_int(getattr(spec, "max_position_embeddings", None))
+    if own is not None or not isinstance(config, dict):
+        return own
+    text = config.get("text_config")
+    if isinstance(text, dict) and "max_position_embeddings" in text:
+        return _positive_int(text.get("max_position_embeddings"))
+    return _positive_int(config.get("max_position_embeddings"))

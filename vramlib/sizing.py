@@ -38,7 +38,14 @@ from .fit import (
     max_context,
 )
 from .gpus import GPU, get_gpu
-from .models import ModelSpec, catalogue_entry, get_model, model_names
+from .models import (
+    ModelSpec,
+    _positive_int,
+    catalogue_entry,
+    get_model,
+    model_max_context,
+    model_names,
+)
 from .tables import text_table
 from .units import GIB, format_bytes
 
@@ -223,29 +230,6 @@ def _from_config_dict(cfg: object) -> tuple[ModelSpec, "int | None"]:
         name = given[: _check.SHOWN_CHARS]
     spec = ModelSpec.from_hf_config(cfg, name=name or "pasted config")
     return spec, model_max_context(spec, cfg)
-
-
-def _positive_int(value: object) -> "int | None":
-    return (
-        value
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0
-        else None
-    )
-
-
-def model_max_context(spec: ModelSpec, config: "dict | None" = None) -> "int | None":
-    """The longest context the model was built for (``max_position_embeddings``), or
-    ``None``.
-
-    Read from the spec when it records it, else from ``config`` (a multimodal wrapper's
-    from its ``text_config``, which is the model sized)."""
-    own = _positive_int(getattr(spec, "max_position_embeddings", None))
-    if own is not None or not isinstance(config, dict):
-        return own
-    text = config.get("text_config")
-    if isinstance(text, dict) and "max_position_embeddings" in text:
-        return _positive_int(text.get("max_position_embeddings"))
-    return _positive_int(config.get("max_position_embeddings"))
 
 
 def resolve_model(model: "ModelSpec | dict | str") -> tuple[ModelSpec, "int | None"]:

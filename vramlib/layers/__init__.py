@@ -37,13 +37,37 @@ The chapter :ref:`ch-kv-cache` derives the attention cache.
 from .base import Linear, Mixer, FeedForward
 from .attention import Attention, LatentAttention
 from .ffn import DenseMLP, MoE, NoFFN
-from .conv import ShortConv
-from .gemma4 import Gemma4FeedForward
 from .labels import mixer_label
-from .latent import CompressedAttention
-from .linear import GatedDeltaNet, KimiDeltaAttention
 from .layer import Layer
-from .ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
+
+# The kinds only some families use are imported on first use (PEP 562).
+_LAZY = {
+    "ShortConv": "conv",
+    "Gemma4FeedForward": "gemma4",
+    "CompressedAttention": "latent",
+    "GatedDeltaNet": "linear",
+    "KimiDeltaAttention": "linear",
+    "Mamba1": "ssm",
+    "Mamba2": "ssm",
+    "NoMixer": "ssm",
+    "ParallelHybrid": "ssm",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Attention",
