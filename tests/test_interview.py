@@ -324,7 +324,9 @@ def test_unified_strix_halo_by_hand():
     state = pattern.count("M") * (conv + inner * c["ssm_state_size"]) * 2  # bf16
     row = _gpu_row("Ryzen AI Max+ 395 128GB")
     v = iv.answer("unified-strix-halo").values
-    assert v["weights_gib"] * GIB == params  # fp8: one byte each
+    # fp8: one byte a parameter; each expert layer's score bias is an fp32 buffer
+    score_bias = pattern.count("E") * c["n_routed_experts"] * 4
+    assert v["weights_gib"] * GIB == params + score_bias
     assert v["kv_gib"] * GIB == attn * 32768 + state
     assert v["share_gib"] * GIB == row["gpu_usable_bytes"] == 96 * GIB
     assert v["pool_gib"] * GIB == row["memory_bytes"] == 128 * GIB

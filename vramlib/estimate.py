@@ -390,6 +390,11 @@ def _group_bytes(fmt: WeightFormat, groups: dict[str, int]) -> dict[str, int]:
 def _split(e: Estimate, t: int) -> dict[str, int]:
     spec, fmt = e.spec, e.format
     by_group = _group_bytes(fmt, spec.param_groups())
+    # persistent buffers (score biases, layer scalars) are kept whole on every GPU, in
+    # the precision of the norms
+    buffers = spec.buffer_bytes(Fraction(fmt.bits_for("norm")) / 8)
+    if buffers:
+        by_group["norm"] = by_group.get("norm", 0) + buffers
     if e.published is not None:  # checkpoint hook (issue 13)
         by_group = e.published.group_bytes()
     split = sum(b for g, b in by_group.items() if g in _SPLIT_GROUPS)

@@ -30,6 +30,7 @@ import copy
 import os
 import stat
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
 
@@ -45,6 +46,8 @@ GROUPS = ("embedding", "lm_head", "attention", "mlp", "router", "norm", "bias")
 TOWER_GROUPS = ("vision", "audio")
 ALL_GROUPS = GROUPS + TOWER_GROUPS
 SUPPORTED_MODEL_TYPES = _arch.SUPPORTED
+#: bytes per element of the fixed buffer dtypes (vramlib.layers.layer.BUFFER_DTYPES)
+_BUFFER_BYTES = {"F32": 4, "I64": 8}
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,30 @@ class ModelSpec:
         for tower in self.towers:
             total[tower.kind] += tower.params
         return total
+
+    def buffers(self) -> dict[str, int]:
+        """Elements of the persistent buffers the checkpoint stores beside the
+        parameters, by dtype (``"model"`` for the model's own dtype, else a safetensors
+        name): routers' score-correction biases kept as buffers, Gemma 4's layer scalars
+        and encoder statistics, DeepSeek-V4's token-to-expert tables. transformers
+        does not count them as parameters (nor does :meth:`param_count`), but they are
+        saved and loaded with the weights, so the weights' bytes include them."""
+        total: dict[str, int] = {}
+        for layer in self.layers:
+            for dtype, count in layer.stored_buffers():
+                total[dtype] = total.get(dtype, 0) + count
+        for tower in self.towers:
+            if tower.buffers:
+                total["model"] = total.get("model", 0) + tower.buffers
+        return total
+
+    def buffer_bytes(self, model_bytes: "int | Fraction" = 2) -> int:
+        """Bytes of :meth:`buffers`, with ``model_bytes`` per element of the model's
+        own dtype (2 for bf16)."""
+        total = Fraction(0)
+        for dtype, count in self.buffers().items():
+            total += count * (model_bytes if dtype == "model" else _BUFFER_BYTES[dtype])
+        return -(-total.numerator // total.denominator)
 
     def param_count(self) -> int:
         """Every parameter transformers builds for this model (tied embeddings once), exactly.

@@ -321,6 +321,7 @@ def wrapper_fields(cfg: dict, read_text: Callable[[dict], dict]) -> dict:
                 hidden,
                 wrapper,
                 _image_keys(wrapper, outer, v, kind),
+                parts.buffers,
             )
         )
     if w.tie != "text":

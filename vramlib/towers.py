@@ -46,7 +46,10 @@ class Tower:
     (``kind`` ``"vision"``, ``"audio"`` or ``"projector"``); ``layers`` and ``hidden``
     the encoder's depth and width, for descriptions; ``wrapper`` the multimodal
     model_type it belongs to and ``image`` the sizes its image-token rule reads, as
-    ``(key, value)`` pairs (:func:`vramlib.multimodal.image_tokens`).
+    ``(key, value)`` pairs (:func:`vramlib.multimodal.image_tokens`); ``buffers`` the
+    elements of persistent buffers the encoder keeps in its checkpoint besides its
+    parameters (Gemma 4's clipping bounds and standardization statistics), which
+    transformers does not count as parameters but loads with them.
     """
 
     kind: str
@@ -58,12 +61,14 @@ class Tower:
     hidden: int = 0
     wrapper: str = ""
     image: tuple[tuple[str, int], ...] = ()
+    buffers: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise _check.unknown("kind", self.kind, KINDS, what="tower kind")
         _check.integer("encoder_params", self.encoder_params, minimum=0)
         _check.integer("projector_params", self.projector_params, minimum=0)
+        _check.integer("buffers", self.buffers, minimum=0)
 
     @property
     def params(self) -> int:
@@ -142,6 +147,7 @@ class Parts:
         self.linears: list[Linear] = []
         self.other = 0  # encoder parameters outside linear layers
         self.projector_other = 0  # projector parameters outside linear layers
+        self.buffers = 0  # elements of persistent buffers the checkpoint stores
 
     def linear(
         self,
@@ -427,8 +433,10 @@ def gemma4_vision(s: Sub, p: Parts) -> tuple[int, int]:
     r"""Gemma 4's encoder: patches projected without bias (:math:`3p^2 H`), a
     two-axis position table (:math:`2 P H`, ``position_embedding_size``); each layer
     q, k, v, o without bias (:math:`n_h d_h`, :math:`n_{kv} d_h` wide), q and k norms
-    (:math:`2 d_h`), a gated MLP, four RMSNorms (:math:`4H`). Its pooler and the
-    ``standardize`` statistics hold no parameters (buffers)."""
+    (:math:`2 d_h`), a gated MLP, four RMSNorms (:math:`4H`). Its pooler holds no
+    parameters. Buffers the checkpoint stores: with ``standardize``, a bias and a scale
+    (:math:`2H`); with ``use_clipped_linears``, four clipping bounds per linear layer
+    of the encoder (seven a layer)."""
     h, i, n = (
         s.int("hidden_size"),
         s.int("intermediate_size"),
@@ -451,6 +459,10 @@ def gemma4_vision(s: Sub, p: Parts) -> tuple[int, int]:
     p.linear("up_proj", h, i, False, n)
     p.linear("down_proj", i, h, False, n)
     p.other += n * (2 * d + 4 * h)
+    if s.flag("standardize"):
+        p.buffers += 2 * h
+    if s.flag("use_clipped_linears"):
+        p.buffers += 4 * 7 * n
     return n, h
 
 
@@ -462,7 +474,10 @@ def gemma4_audio(s: Sub, p: Parts) -> tuple[int, int]:
     k, v, output, a relative-position key projection, a per-dimension scale of
     :math:`d_h`), a light convolution block (:math:`H \to 2H`, a depthwise kernel of
     :math:`K` taps, :math:`H \to H`, two RMSNorms) and three RMSNorms; an output
-    projection to ``output_proj_dims`` with bias."""
+    projection to ``output_proj_dims`` with bias. With ``use_clipped_linears``, each of
+    a layer's ten linear layers (two per feed-forward block, q, k, v and the output of
+    attention, the two of the convolution block) stores four clipping bounds as
+    buffers."""
     h, n, heads = (
         s.int("hidden_size"),
         s.int("num_hidden_layers"),
@@ -490,6 +505,8 @@ def gemma4_audio(s: Sub, p: Parts) -> tuple[int, int]:
     p.linear("linear_end", h, h, False, n)
     p.other += n * (4 * h + d + h * k + 2 * h + 3 * h)
     p.linear("output_proj", h, out, True)
+    if s.flag("use_clipped_linears"):
+        p.buffers += 4 * 10 * n
     return n, h
 
 
@@ -588,6 +605,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         pooling_kernel_size=3,
         patch_size=16,
         position_embedding_size=10240,
+        use_clipped_linears=False,
+        standardize=False,
     ),
     "gemma4_audio": dict(
         hidden_size=1024,
@@ -597,6 +616,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         subsampling_conv_channels=[128, 32],
         conv_kernel_size=5,
         output_proj_dims=1536,
+        use_clipped_linears=True,
     ),
 }
 DEFAULTS["smolvlm_vision"] = DEFAULTS["idefics3_vision"]

@@ -359,6 +359,31 @@ def test_catalogue_param_count_equals_transformers(entry):
         assert groups == transformers_groups(model)
 
 
+@pytest.mark.parametrize("entry", CATALOGUE["models"], ids=lambda e: e["id"])
+def test_catalogue_buffers_equal_transformers(entry):
+    """The persistent buffers a checkpoint saves beside the parameters, by dtype: the
+    model is built with bf16 as the default dtype, so a buffer transformers creates in
+    the model's dtype is bf16 and one it fixes (fp32 score biases, int64 tables) is
+    not."""
+    cfg = {k: v for k, v in entry["config"].items() if k != "quantization_config"}
+    names = {torch.bfloat16: "model", torch.float32: "F32", torch.int64: "I64"}
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        if "vision_config" in cfg or "audio_config" in cfg:
+            model = full_meta_model(cfg, cfg["architectures"][0])
+        else:
+            model = meta_model(cfg)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    found: dict[str, int] = {}
+    for _, module in model.named_modules():
+        for name, b in module._buffers.items():
+            if b is not None and name not in module._non_persistent_buffers_set:
+                key = names[b.dtype]
+                found[key] = found.get(key, 0) + b.numel()
+    assert get_model(entry["id"]).buffers() == found
+
+
 # ---- KV cache after a real forward pass ---------------------------------------------------------
 
 

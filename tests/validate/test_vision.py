@@ -45,6 +45,16 @@ def count(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def persistent_buffers(model) -> int:
+    """Elements of the buffers a checkpoint of ``model`` saves (persistent ones)."""
+    return sum(
+        b.numel()
+        for _, module in model.named_modules()
+        for name, b in module._buffers.items()
+        if b is not None and name not in module._non_persistent_buffers_set
+    )
+
+
 # ---- generated tiny configs, one strategy per family ---------------------------------
 
 
@@ -246,6 +256,8 @@ def gemma4(draw):
         head_dim=8,
         intermediate_size=draw(st.integers(4, 16)),
         position_embedding_size=draw(st.integers(4, 12)),
+        standardize=draw(st.booleans()),
+        use_clipped_linears=draw(st.booleans()),
     )
     audio = draw(
         st.sampled_from(
@@ -261,6 +273,7 @@ def gemma4(draw):
                     ],
                     conv_kernel_size=draw(st.integers(3, 5)),
                     output_proj_dims=draw(st.integers(4, 12)),
+                    use_clipped_linears=draw(st.booleans()),
                 ),
             ]
         )
@@ -301,6 +314,8 @@ def test_full_multimodal_model_is_counted_exactly(family, data):
     model = full_model(cfg)
     spec = ModelSpec.from_hf_config(cfg)
     assert spec.param_count() == count(model)
+    # buffers saved with the weights (Gemma 4's layer scalars, clipping bounds, statistics)
+    assert sum(spec.buffers().values()) == persistent_buffers(model)
     assert spec.towers and sum(t.params for t in spec.towers) == (
         spec.param_groups().get("vision", 0) + spec.param_groups().get("audio", 0)
     )

@@ -1015,6 +1015,9 @@ def published_weights(
         ("embedding", embed, nbytes(dtype, embed)),
         ("norm", rest, nbytes(dtype, rest)),
     ) + tuple((k, n, nbytes(dtype, n)) for k, n in towers.items())
+    buffers = spec.buffer_bytes(SAFETENSORS_BYTES[dtype])
+    if buffers:  # persistent buffers: stored beside the parameters, none themselves
+        other += (("norm", 0, buffers),)
     if (
         kv is not None
         and quantization_config is not None

@@ -74,15 +74,16 @@ def with_checkpoint(spec: Any, ck: Checkpoint) -> Any:
 
 
 def published_for(spec: Any) -> WeightsBreakdown | None:
-    """The weights as ``spec``'s checkpoint stores them, or ``None`` when it carries no
-    quantization (then the estimate's 16-bit default applies). A GGUF file's own tensors
-    are returned as they are."""
+    """The weights as ``spec``'s checkpoint stores them, or ``None`` when it is a plain
+    bf16 checkpoint (then the estimate's bf16 default is the same answer). A plain fp16
+    or fp32 checkpoint is counted in its own dtype; a GGUF file's own tensors are
+    returned as they are."""
     ck = getattr(spec, "checkpoint", None)
     if ck is None:
         return None
     if ck.gguf is not None:
         return ck.gguf
-    if ck.quantization_json is None:
+    if ck.quantization_json is None and ck.dtype == "BF16":
         return None
     cached = spec.__dict__.get("_published_weights")  # a spec is immutable: count once
     if cached is None:
@@ -149,10 +150,13 @@ def _with_tensors(ck: Checkpoint, header: st.Header) -> Checkpoint:
 def _folder(folder: Path, config: Path | None = None) -> Any:
     from ..models import ModelSpec
 
+    whole_folder = config is None
     config = config or folder / "config.json"
     if not config.is_file():
         raise FileNotFoundError(f"folder {str(folder)!r} holds no config.json")
     cfg = json.loads(config.read_text(encoding="utf-8"))
+    if whole_folder:
+        _no_side_quantization(folder, cfg)
     spec = ModelSpec.from_hf_config(config)
     ck = Checkpoint.from_config(cfg, str(folder))
     index = folder / "model.safetensors.index.json"
@@ -167,6 +171,33 @@ def _folder(folder: Path, config: Path | None = None) -> Any:
         if files:
             ck = _with_tensors(ck, st.merge(st.read_header(f) for f in files))
     return with_checkpoint(spec, ck)
+
+
+#: files some quantizers write their settings to instead of config.json
+SIDE_QUANTIZATION_FILES = (
+    "quantize_config.json",
+    "quant_config.json",
+    "hf_quant_config.json",
+)
+
+
+def _no_side_quantization(folder: Path, cfg: dict) -> None:
+    """A folder whose quantization settings sit in a file of their own (AutoGPTQ's
+    quantize_config.json, AutoAWQ's quant_config.json, ModelOpt's hf_quant_config.json)
+    while its config.json names none is refused: transformers reads only
+    config.json's ``quantization_config``, and sizing the files as 16-bit would be a
+    silent 2-4x error."""
+    if isinstance(cfg, dict) and cfg.get("quantization_config") is not None:
+        return
+    found = [n for n in SIDE_QUANTIZATION_FILES if (folder / n).is_file()]
+    if found:
+        raise ValueError(
+            f"folder {str(folder)!r} keeps quantization settings in {found[0]}, but its "
+            f"config.json has no 'quantization_config'; vramlib refuses rather than size "
+            f"a quantized checkpoint as 16-bit. Copy the settings into config.json as "
+            f"'quantization_config' (with its 'quant_method'), or give config.json "
+            f"itself to size the architecture at a --precision"
+        )
 
 
 def _safetensors_file(path: Path) -> Any:
@@ -247,16 +278,40 @@ def describe(spec: Any) -> str:
         f"as published: {w.label if w else VRAMLIB_NAME.get(ck.dtype, ck.dtype)}"
         f" ({ck.where})"
     ]
-    if ck.stored_bytes is not None:
-        lines.append(f"tensors in the files: {ck.stored_bytes:,} bytes")
-    if ck.index_total_size is not None:
-        lines.append(f"index total_size: {ck.index_total_size:,} bytes")
+    counted = counted_bytes(spec)
+    for what, stated in (
+        ("tensors in the files", ck.stored_bytes),
+        ("index total_size", ck.index_total_size),
+    ):
+        if stated is not None:
+            lines.append(f"{what}: {stated:,} bytes ({_agreement(counted, stated)})")
     return "; ".join(lines)
+
+
+def counted_bytes(spec: Any) -> int:
+    """The bytes vramlib counts for the weights ``spec``'s checkpoint stores: every
+    parameter and persistent buffer as its quantization config (or its dtype) says."""
+    w = published_for(spec)
+    if w is not None:
+        return w.total_bytes
+    return published_weights(spec, None, dtype=spec.checkpoint.dtype).total_bytes
+
+
+def _agreement(counted: int, stated: int) -> str:
+    if counted == stated:
+        return "the weights counted, exactly"
+    diff = stated - counted
+    return (
+        f"{abs(diff):,} bytes {'more' if diff > 0 else 'less'} than the {counted:,} "
+        f"counted: the files hold tensors the model does not load, or a dtype other "
+        f"than the config's"
+    )
 
 
 __all__ = [
     "Checkpoint",
     "ModuleBytes",
+    "counted_bytes",
     "describe",
     "load",
     "looks_like_path",

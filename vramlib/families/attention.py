@@ -499,7 +499,8 @@ def _gemma4_text(r: _arch._Reader) -> dict:
                 expert_width,
                 ple,
             )
-            made[key] = Layer(mixer, ffn, h, norms=4)
+            # layer_scalar: a persistent buffer of one value per layer
+            made[key] = Layer(mixer, ffn, h, norms=4, buffers=(("model", 1),))
         layers.append(made[key])
     extra: tuple[tuple[str, int], ...] = ()
     if ple:

@@ -391,6 +391,7 @@ def _nemotron_h(r):
             gated=False,
             latent=r.int("moe_latent_size", null=0),
             mlp_bias=spec["mlp_bias"],
+            score_bias_buffer="F32",
         )
         made["moe"] = Layer(NoMixer("moe"), moe, hidden, norms=1)
         spec.update(

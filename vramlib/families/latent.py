@@ -285,7 +285,9 @@ def _dsa(r: _arch._Reader) -> dict:
             )
         width = r.int("moe_intermediate_size")
         shared_width = width * r.int("n_shared_experts", minimum=0)
-        ffn["sparse"] = MoE(h, experts, top_k, width, shared_width)
+        ffn["sparse"] = MoE(
+            h, experts, top_k, width, shared_width, score_bias_buffer="F32"
+        )
         spec.update(
             num_experts=experts,
             experts_per_token=top_k,
@@ -438,15 +440,19 @@ def _deepseek_v4(r: _arch._Reader) -> dict:
             f"experts 'n_routed_experts' ({experts})"
         )
     width = r.int("moe_intermediate_size")
-    moe = MoE(h, experts, top_k, width, shared_width=width)
+    # routed layers keep an fp32 score-correction bias; hash-routed ones instead a
+    # token-to-expert table (vocab x top-k, int64): buffers, stored with the weights
+    moe = MoE(h, experts, top_k, width, shared_width=width, score_bias_buffer="F32")
+    hashed_moe = MoE(h, experts, top_k, width, shared_width=width)
+    table = (("I64", r.int("vocab_size") * top_k),)
     streams = r.int("hc_mult")
     # two hyper-connections per layer (attention, feed-forward): fn, base and scale
     mixing = 2 * ((2 + streams) * streams * (streams * h + 1) + 3)
     extra: tuple[tuple[str, int], ...] = (("norm", mixing),)
     if r.flag("mlp_bias"):  # the shared expert's gate, up and down biases
         extra += (("bias", 2 * width + h),)
-    layers: dict[str, Layer] = {}
-    for kind in dict.fromkeys(kinds):
+    layers: dict[tuple[str, str], Layer] = {}
+    for kind, mlp in dict.fromkeys(zip(kinds, mlps)):
         rate = rates.get(kind, 0) if kind != "sliding_attention" else 0
         mixer = CompressedAttention(
             **shape,
@@ -454,7 +460,10 @@ def _deepseek_v4(r: _arch._Reader) -> dict:
             compress_rate=rate,
             **(indexer if kind == "compressed_sparse_attention" else {}),
         )
-        layers[kind] = Layer(mixer, moe, h, extra=extra)
+        if mlp == "hash_moe":
+            layers[kind, mlp] = Layer(mixer, hashed_moe, h, extra=extra, buffers=table)
+        else:
+            layers[kind, mlp] = Layer(mixer, moe, h, extra=extra)
     spec.update(
         num_key_value_heads=1,
         head_dim=d,
@@ -465,7 +474,7 @@ def _deepseek_v4(r: _arch._Reader) -> dict:
         shared_expert_intermediate_size=width,
         sliding_window=window,
         mtp_layers=r.int("num_nextn_predict_layers", minimum=0, null=0),
-        layers=tuple(layers[k] for k in kinds),
+        layers=tuple(layers[k] for k in zip(kinds, mlps)),
         # the final hyper-connection head folding the streams into one: fn, base, scale
         extra_params=(("norm", streams * streams * h + streams + 1),),
     )

@@ -556,7 +556,7 @@ def _glm4_moe(r):
     )
     attn = _attention(spec, qkv_bias=bias, qk_norm=qk_norm)
     dense = DenseMLP(h, spec["intermediate_size"])
-    moe = MoE(h, experts, top_k, width, shared_width=shared)
+    moe = MoE(h, experts, top_k, width, shared_width=shared, score_bias_buffer="F32")
     return _with_layers(
         spec,
         _stack(
@@ -598,7 +598,7 @@ def _minimax_m2(r):
     spec["qk_norm"] = "full"
     layer = Layer(
         _attention(spec, qk_norm="full"),
-        MoE(h, experts, top_k, spec["intermediate_size"]),
+        MoE(h, experts, top_k, spec["intermediate_size"], score_bias_buffer="model"),
         h,
     )
     return _with_layers(spec, (layer,) * spec["num_hidden_layers"])

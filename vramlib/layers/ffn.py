@@ -76,9 +76,11 @@ class MoE:
     ``shared_names``, transformers' module names (two shared names on a gated expert mean
     gate and up fused in one matrix, Granite's ``input_linear``).
     ``score_bias_param`` counts a per-expert score-correction bias (:math:`E`, ``router``) that
-    ERNIE 4.5 stores as a parameter (DeepSeek-V3, GLM-4.5 and MiniMax-M2 keep theirs as a buffer,
-    which is not counted); Hunyuan's router is named ``wg``; ERNIE 4.5 with ``use_bias`` has the
-    shared expert's biases (``mlp_bias``).
+    ERNIE 4.5 stores as a parameter; DeepSeek-V3, GLM-4.5, Nemotron-H and MiniMax-M2 keep theirs
+    as a persistent buffer (``score_bias_buffer``: its safetensors dtype, ``"F32"``, or
+    ``"model"`` for the model's own), which is no parameter but is stored and loaded with
+    the weights (:meth:`buffers`); Hunyuan's router is named ``wg``; ERNIE 4.5 with
+    ``use_bias`` has the shared expert's biases (``mlp_bias``).
     gpt-oss adds biases: ``expert_bias`` gives each expert :math:`2I_e + H` (its gate/up and
     down biases, ``bias``), ``router_bias`` the router :math:`E` (``bias``); its router and
     Llama 4's are named ``router``.
@@ -98,8 +100,16 @@ class MoE:
     score_bias_param: bool = False
     expert_bias: bool = False
     router_bias: bool = False
+    score_bias_buffer: str = ""
 
     kind = "moe"
+
+    def buffers(self) -> tuple[tuple[str, int], ...]:
+        """Persistent buffers, as (dtype, elements): the score-correction bias kept as a
+        buffer (:math:`E`)."""
+        return (
+            ((self.score_bias_buffer, self.experts),) if self.score_bias_buffer else ()
+        )
 
     def __post_init__(self) -> None:
         _check.integer("hidden", self.hidden, minimum=1)

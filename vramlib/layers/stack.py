@@ -71,6 +71,8 @@ def uniform_stack(
             f.moe_intermediate_size,
             f.shared_expert_intermediate_size,
             f.shared_expert_gate,
+            # DeepSeek-V3's router keeps its score-correction bias as an fp32 buffer
+            score_bias_buffer="F32" if f.model_type == "deepseek_v3" else "",
         )
         if "moe" in f.mlp_layer_types
         else None
