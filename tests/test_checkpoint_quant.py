@@ -438,9 +438,7 @@ def test_catalogue_deepseek_v3_is_fp8_as_published():
     moe = 257 * expert + 2 * 256 * h  # 256 routed + 1 shared; bf16 router
     norms = 61 * (2 * h + 1536 + 512) + h
     score_bias = 4 * 256  # each router's e_score_correction_bias: an fp32 buffer
-    want = (
-        61 * attn + 3 * dense + 58 * (moe + score_bias) + 2 * (2 * v * h) + 2 * norms
-    )
+    want = 61 * attn + 3 * dense + 58 * (moe + score_bias) + 2 * (2 * v * h) + 2 * norms
     assert e.weights_bytes == want == published_for(spec).total_bytes
 
 

@@ -1,6 +1,6 @@
 """Weights against the byte counts of published checkpoints.
 
-tests/data/checkpoints/published_sizes.json keeps real configs with the sizes their
+vramlib/data/checkpoints/published_sizes.json keeps real configs with the sizes their
 publishers' files state: the ``metadata.total_size`` of a safetensors index (the
 tensors' bytes, exactly) or the sizes of the ``.safetensors`` files themselves (tensors
 plus each file's header). Each test builds the folder a user would point vramlib at
@@ -21,7 +21,7 @@ from vramlib.checkpoint import source
 
 DATA = json.loads(
     (
-        Path(__file__).parent / "data" / "checkpoints" / "published_sizes.json"
+        Path(vramlib.__file__).parent / "data" / "checkpoints" / "published_sizes.json"
     ).read_text()
 )["entries"]
 BY_ID = {e["id"]: e for e in DATA}
@@ -219,3 +219,26 @@ def test_other_files_are_weights_and_headers(tmp_path, entry):
         assert HEADER_MIN * tensors // 2 <= residue <= HEADER_MAX * tensors
     else:  # headers are under 0.02 % of these files
         assert 0 < residue < sum(files.values()) // 5000
+
+
+# ---- the command line ---------------------------------------------------------------
+
+
+def test_the_answer_holds_the_weights_against_the_index(tmp_path, capsys):
+    from vramlib.cli import main
+
+    entry = BY_ID["ByteDance-Seed/UI-TARS-1.5-7B"]
+    assert main([str(folder(tmp_path, entry)), "--json"]) == 0
+    inputs = json.loads(capsys.readouterr().out)["inputs"]
+    assert f"index total_size: {entry['total_size']:,} bytes" in inputs["checkpoint"]
+    assert "more than the" in inputs["checkpoint"]
+
+
+def test_settings_beside_the_config_are_refused_in_one_line(tmp_path, capsys):
+    from vramlib.cli import main
+
+    entry = BY_ID["TheBloke/Wizard-Vicuna-30B-Uncensored-GPTQ@2023-05-31"]
+    assert main([str(gptq_folder(tmp_path, entry))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "quantize_config.json" in err
+    assert "Did you mean" not in err  # a folder that exists has no look-alikes

@@ -365,6 +365,14 @@ def run(argv: Sequence[str]) -> str:
             batch=batch,
         )
     notes: list[str] = []
+    ck = spec.checkpoint
+    if ck is not None and (
+        ck.stored_bytes is not None or ck.index_total_size is not None
+    ):  # files whose own byte counts the weights counted can be held against
+        from .checkpoint.source import describe
+
+        inputs["checkpoint"] = describe(spec)
+        notes.append(f"checkpoint: {inputs['checkpoint']}")
     if trained and not flat and context > trained:
         notes.append(
             f"note: a context of {context:,} tokens is longer than the model was "

@@ -53,6 +53,56 @@ def load_measurements(
     return rows, counts
 
 
+def published_checkpoints() -> list[dict]:
+    """Published checkpoints whose byte counts are known
+    (``vramlib/data/checkpoints/published_sizes.json``): each entry's config as
+    published, the pages it and its sizes were read from, and either the
+    ``total_size`` of its safetensors index (``kind`` ``"index"``: the tensors' bytes)
+    or its files' sizes (``kind`` ``"files"``: tensors plus headers)."""
+    return _data.load("checkpoints/published_sizes.json")["entries"]
+
+
+def published_size_rows() -> list[dict]:
+    """One row per checkpoint with an index: its id, the precision vramlib reads from
+    its config (``"as published: ..."``), the index's ``total_size`` and the bytes
+    vramlib counts for the same config, as in :func:`vramlib.estimate`'s default.
+
+    >>> rows = published_size_rows()
+    >>> gpt_oss = next(r for r in rows if r["id"] == "openai/gpt-oss-20b")
+    >>> gpt_oss["counted_bytes"] == gpt_oss["total_size"]
+    True
+    """
+    from .checkpoint.dtypes import VRAMLIB_NAME
+    from .checkpoint.source import (
+        Checkpoint,
+        counted_bytes,
+        published_for,
+        with_checkpoint,
+    )
+    from .models import ModelSpec
+
+    rows = []
+    for entry in published_checkpoints():
+        if entry["kind"] != "index":
+            continue
+        cfg = entry["config"]
+        spec = with_checkpoint(
+            ModelSpec.from_hf_config(cfg, name=entry["id"]),
+            Checkpoint.from_config(cfg, entry["source_config"]),
+        )
+        w = published_for(spec)
+        rows.append(
+            dict(
+                id=entry["id"],
+                model_type=cfg["model_type"],
+                precision=w.label if w else VRAMLIB_NAME[spec.checkpoint.dtype],
+                total_size=entry["total_size"],
+                counted_bytes=counted_bytes(spec),
+            )
+        )
+    return rows
+
+
 def overhead_constants() -> dict[str, dict]:
     """The constants of the estimate's overhead model, each with its source
     (``vramlib/data/overhead.json``): ``cuda_context_bytes`` and ``allocator_fraction`` as

@@ -643,6 +643,8 @@ def get_model(name: str, data: dict | None = None) -> ModelSpec:
             try:
                 return load(name)
             except (ValueError, OSError) as hub_err:
+                if os.path.exists(os.path.expanduser(name)):  # a path: no look-alikes
+                    raise ValueError(str(hub_err)) from None
                 raise ValueError(f"{hub_err} ({err})") from None
         raise
     if data is not None:

@@ -1,4 +1,4 @@
-"""The published checkpoints of tests/data/checkpoints against transformers: each
+"""The published checkpoints of vramlib/data/checkpoints against transformers: each
 config's parameters (and the persistent buffers its checkpoint saves) as
 transformers builds the model on the meta device, so that the byte checks of
 tests/test_published_checkpoints.py rest on exact counts."""
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import transformers
 
+import vramlib
 from vramlib.models import ModelSpec
 
 from .hf import meta_model
@@ -19,7 +20,7 @@ from .test_vision import count, persistent_buffers
 
 DATA = json.loads(
     (
-        Path(__file__).parents[1] / "data" / "checkpoints" / "published_sizes.json"
+        Path(vramlib.__file__).parent / "data" / "checkpoints" / "published_sizes.json"
     ).read_text()
 )["entries"]
 # one entry per distinct architecture and shape (the GPTQ branches share a config)

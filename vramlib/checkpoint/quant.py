@@ -449,10 +449,11 @@ def _gptq(q: _Cfg, dtype: str) -> tuple[str, Rule]:
     """GPTQ (AutoGPTQ / GPTQModel ``QuantLinear``, as transformers' GPTQ integration
     loads it): ``qweight`` int32 [K·q/32, N], ``qzeros`` int32 [G, N·q/32], ``scales``
     fp16 [G, N] with G = ceil(K/g) groups (one when ``group_size`` is -1), ``g_idx``
-    int32 [K] (stored whether or not ``desc_act`` reorders it), an fp16 bias. The LM
-    head is quantized only with ``lm_head: true``; ``modules_in_block_to_quantize``
-    limits the
-    rest."""
+    int32 [K] (stored whether or not ``desc_act`` reorders it), an fp16 bias where the
+    layer has one. (AutoGPTQ's files of 2023 also hold an all-zero fp16 bias for
+    layers without one, which loaders skip: github.com/AutoGPTQ/AutoGPTQ/issues/555;
+    they are not counted.) The LM head is quantized only with ``lm_head: true``;
+    ``modules_in_block_to_quantize`` limits the rest."""
     bits = q.int("bits", allowed=(2, 3, 4, 8))
     if bits is None:
         raise ValueError(f"{q.where('bits')} is required for GPTQ and is missing")

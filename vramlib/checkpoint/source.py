@@ -164,7 +164,7 @@ def _folder(folder: Path, config: Path | None = None) -> Any:
         wmap, total = st.read_index(index)
         ck = dataclasses.replace(ck, index_total_size=total)
         shards = sorted(set(wmap.values()))
-        if all((folder / s).is_file() for s in shards):
+        if shards and all((folder / s).is_file() for s in shards):
             ck = _with_tensors(ck, st.merge(st.read_header(folder / s) for s in shards))
     else:
         files = sorted(folder.glob("*.safetensors"))
