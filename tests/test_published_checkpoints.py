@@ -76,13 +76,13 @@ def test_weights_are_the_index_total_size(tmp_path, entry):
 
 
 def test_the_exact_set_covers_the_formats():
-    """Plain bf16 and fp32, multimodal towers, MXFP4 and bitsandbytes 8-bit."""
+    """Plain bf16 and fp32, multimodal towers, MXFP4, AWQ and bitsandbytes 8-bit."""
     methods = set()
     for e in EXACT:
         q = e["config"].get("quantization_config") or {}
         methods.add(q.get("quant_method", e["config"].get("torch_dtype")))
-    assert {"bfloat16", "float32", "mxfp4", "bitsandbytes"} <= methods
-    assert {"gemma3", "gemma4", "qwen2_5_vl"} <= {
+    assert {"bfloat16", "float32", "mxfp4", "awq", "bitsandbytes"} <= methods
+    assert {"gemma3", "gemma4", "qwen2_5_vl", "qwen3_5"} <= {
         e["config"]["model_type"] for e in EXACT
     }
 
@@ -203,12 +203,24 @@ def test_gptq_files_are_weights_zero_biases_and_headers(tmp_path, entry):
     assert HEADER_MIN * tensors <= residue - 8 * len(files) <= HEADER_MAX * tensors
 
 
+# llm-compressor saved this tied model's LM head as a tensor of its own (vocab x hidden
+# in bf16, which the loaders skip for a tied model): the residue is that copy plus the
+# header.
+UNTIED_HEAD = {
+    "LGAI-EXAONE/EXAONE-4.0-1.2B, W4A16 by llm-compressor (his0si/EXAONE-4.0-1.2B on "
+    "GitHub)"
+}
+
+
 @pytest.mark.parametrize("entry", OTHER_FILES, ids=lambda e: e["id"])
 def test_other_files_are_weights_and_headers(tmp_path, entry):
     got, _ = weights(tmp_path, entry)
     files = entry["file_sizes"]
     residue = sum(files.values()) - got - 8 * len(files)
     cfg = entry["config"]
+    if entry["id"] in UNTIED_HEAD:
+        assert cfg["tie_word_embeddings"] is True
+        residue -= 2 * cfg["vocab_size"] * cfg["hidden_size"]
     q = cfg.get("quantization_config") or {}
     if cfg["model_type"] == "llama" and q.get("quant_method") == "bitsandbytes":
         # 4-bit: weight, absmax, quant_map, nested_absmax, nested_quant_map, quant
@@ -242,3 +254,22 @@ def test_settings_beside_the_config_are_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "quantize_config.json" in err
     assert "Did you mean" not in err  # a folder that exists has no look-alikes
+
+
+def test_an_mlx_checkpoint_is_named_and_refused(tmp_path):
+    """mlx-community's Qwen3.5-9B-MLX-8bit (config read at
+    github.com/leo-kreisman/Qwen3.5-9B-MLX-8bit, commit 57b66137): MLX's own layout,
+    with no quant_method; refused with a message that says what it is."""
+    cfg = {
+        "model_type": "llama",
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 128,
+        "vocab_size": 256,
+        "quantization_config": {"group_size": 64, "bits": 8, "mode": "affine"},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="MLX"):
+        vramlib.estimate(source.load(str(tmp_path)))

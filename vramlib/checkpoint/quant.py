@@ -166,8 +166,56 @@ class WeightsBreakdown:
 # ---------------------------------------------
 
 
+# Where transformers (5.24) keeps each part of a decoder layer, by model type, where it
+# is not the common layout (model.layers.N.self_attn, .mlp, .mlp.experts,
+# .mlp.shared_experts); tests/validate/test_module_names.py holds every family to it.
+_LAYERS = {"gpt_neox": "gpt_neox.layers", "falcon": "transformer.h"}
+_LAYERS["mamba2"] = "backbone.layers"
+_ATTENTION = {
+    "gpt_neox": "attention",
+    "falcon": "self_attention",
+    "nemotron_h": "mixer",
+}
+_SSM = dict.fromkeys(("granitemoehybrid", "falcon_h1", "jamba"), "mamba")
+_FFN = dict.fromkeys(("falcon_h1", "jamba", "lfm2", "llama4_text"), "feed_forward")
+_FFN.update(nemotron_h="mixer", granitemoehybrid="block_sparse_moe")
+_SHARED = {"llama4_text": "shared_expert", "hunyuan_v1_moe": "shared_mlp"}
+#: model types whose shared expert (or dense MLP) sits beside the experts, in the layer
+_SHARED_IN_LAYER = {"granitemoehybrid": "shared_mlp"}
+#: routers kept inside a submodule of the feed-forward block
+_ROUTER_PARENT = {"hunyuan_v1_moe": "gate"}
+_MIXER_ATTR = {
+    "GatedDeltaNet": "linear_attn",
+    "ShortConv": "conv",
+    "ParallelHybrid": "",  # its linears name their own parents (self_attn, mamba)
+}
+
+
 def _shared_parent(model_type: str) -> str:
+    if model_type in _SHARED:
+        return _SHARED[model_type]
     return "shared_expert" if model_type.startswith("qwen") else "shared_experts"
+
+
+def _mixer_attr(model_type: str, mixer: Any) -> str:
+    kind = type(mixer).__name__
+    if kind in _MIXER_ATTR:
+        return _MIXER_ATTR[kind]
+    if kind in ("Mamba1", "Mamba2"):
+        return _SSM.get(model_type, "mixer")
+    return _ATTENTION.get(model_type, "self_attn")
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def layers_prefix(spec: Any) -> str:
+    """The path of the decoder layers in the checkpoint: ``model.layers``, or a
+    multimodal model's ``model.language_model.layers`` (transformers 5)."""
+    if getattr(spec, "towers", ()):
+        return "model.language_model.layers"
+    return _LAYERS.get(spec.model_type, "model.layers")
 
 
 def module_names(
@@ -179,16 +227,25 @@ def module_names(
     Experts are named by expert 0 (``model.layers.3.mlp.experts.0.gate_proj``) with
     ``count`` = the experts in that layer, and stored split (gate, up, down) as
     published checkpoints store them, unless ``fused_experts`` (gpt-oss keeps
-    ``gate_up_proj`` fused).
-    The LM head is ``lm_head``. The names are what ignore lists match."""
-    shared = _shared_parent(spec.model_type)
+    ``gate_up_proj`` fused, as transformers 5 builds every family).
+    The LM head is ``lm_head``. The names are what ignore lists match; a multimodal
+    model's layers are under ``model.language_model`` (:func:`layers_prefix`)."""
+    mt = spec.model_type
+    shared = _shared_parent(mt)
+    ffn_attr = _FFN.get(mt, "mlp")
+    prefix = layers_prefix(spec)
     for i, layer in enumerate(spec.layers):
-        base = f"model.layers.{i}"
-        mixer = getattr(layer.mixer, "module_name", "self_attn")
+        base = f"{prefix}.{i}"
+        mixer = _mixer_attr(mt, layer.mixer)
         for lin in layer.mixer.linears():
-            yield f"{base}.{mixer}.{lin.name}", lin
+            yield _join(base, mixer, lin.parent, lin.name), lin
+        # Gemma 4's feed-forward parts hang off the layer itself (lin.parent says where)
+        ffn = "" if type(layer.ffn).__name__ == "Gemma4FeedForward" else ffn_attr
+        if mt in _SHARED_IN_LAYER and type(layer.ffn).__name__ == "DenseMLP":
+            ffn = _SHARED_IN_LAYER[mt]
         for lin in layer.ffn.linears():
             if lin.kind == "expert":
+                experts = _join(base, ffn, lin.parent or "experts")
                 if (
                     lin.name == "gate_up_proj"
                     and not fused_experts
@@ -197,7 +254,7 @@ def module_names(
                     half = lin.out_features // 2
                     for part in ("gate_proj", "up_proj"):
                         yield (
-                            f"{base}.mlp.experts.0.{part}",
+                            f"{experts}.0.{part}",
                             Linear(
                                 part,
                                 lin.in_features,
@@ -208,13 +265,27 @@ def module_names(
                             ),
                         )
                     continue
-                where = f"{base}.mlp.experts" + ("" if fused_experts else ".0")
+                where = experts + ("" if fused_experts else ".0")
                 yield f"{where}.{lin.name}", lin
             elif lin.kind == "shared_expert":
-                yield f"{base}.mlp.{shared}.{lin.name}", lin
+                if mt in _SHARED_IN_LAYER:
+                    yield _join(base, _SHARED_IN_LAYER[mt], lin.name), lin
+                else:
+                    yield _join(base, ffn, shared, lin.name), lin
+            elif lin.kind == "router":
+                parent = lin.parent or _ROUTER_PARENT.get(mt, "")
+                yield _join(base, ffn, parent, lin.name), lin
             else:
-                yield f"{base}.mlp.{lin.name}", lin
+                yield _join(base, ffn, lin.parent, lin.name), lin
     h, v = spec.hidden_size, spec.vocab_size
+    ple = {getattr(x.ffn, "per_layer_input", 0) for x in spec.layers} - {0}
+    if ple:  # Gemma 4's per-layer inputs: one projection for the whole model
+        width = len(spec.layers) * ple.pop()
+        model = prefix.rsplit(".layers", 1)[0]
+        yield (
+            f"{model}.per_layer_model_projection",
+            Linear("per_layer_model_projection", h, width, kind="mlp"),
+        )
     yield "lm_head", Linear("lm_head", h, v, kind="lm_head")
 
 
@@ -897,6 +968,13 @@ def _method(qcfg: dict) -> str:
         method = "bitsandbytes"
     if method is None and isinstance(qcfg.get("quantization"), dict):
         method = "modelopt"  # hf_quant_config.json
+    if method is None and qcfg.get("mode") in ("affine", "mxfp4", "nvfp4", "mxfp8"):
+        raise ValueError(
+            "quantization_config has 'bits', 'group_size' and 'mode' but no "
+            "'quant_method': an MLX (mlx-lm / mlx-vlm) checkpoint, whose layout vramlib "
+            "does not read; it refuses rather than size it as 16-bit. Methods vramlib "
+            f"reads: {', '.join(METHODS)}"
+        )
     if not isinstance(method, str):
         raise ValueError(
             "quantization_config.quant_method is required and is missing; "

@@ -357,8 +357,8 @@ class LatentAttention:
         if self.has_indexer:
             d, heads = self.index_head_dim, self.index_n_heads
             out += (
-                Linear("wq_b", r or 0, heads * d),
-                Linear("wk", h, d),
-                Linear("weights_proj", h, heads),
+                Linear("wq_b", r or 0, heads * d, parent="indexer"),
+                Linear("wk", h, d, parent="indexer"),
+                Linear("weights_proj", h, heads, parent="indexer"),
             )
         return out

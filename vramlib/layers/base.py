@@ -16,7 +16,10 @@ class Linear:
     ``"q_proj"`` or ``"gate_up_proj"``; ``in_features`` and ``out_features`` its shape; ``bias``
     whether it has one; ``count`` how many such matrices the unit holds (the number of experts for a
     fused expert tensor); ``kind`` where it sits: ``"attention"``, ``"mixer"`` (a non-attention token
-    mixer), ``"mlp"``, ``"expert"``, ``"shared_expert"``, ``"router"``.
+    mixer), ``"mlp"``, ``"expert"``, ``"shared_expert"``, ``"router"``; ``parent`` the
+    path of the submodule that holds it inside its unit, where there is one
+    (``"indexer"`` for a sparse-attention indexer's projections), so that its full name
+    is transformers' own (:func:`vramlib.checkpoint.quant.module_names`).
     """
 
     name: str
@@ -25,6 +28,7 @@ class Linear:
     bias: bool = False
     count: int = 1
     kind: str = "attention"
+    parent: str = ""
 
     @property
     def params(self) -> int:

@@ -80,16 +80,18 @@ class Gemma4FeedForward:
     def linears(self) -> tuple[Linear, ...]:
         h, w, e, p = self.hidden, self.width, self.experts, self.per_layer_input
         out = [
-            Linear("gate_proj", h, w, kind="mlp"),
-            Linear("up_proj", h, w, kind="mlp"),
-            Linear("down_proj", w, h, kind="mlp"),
+            Linear("gate_proj", h, w, kind="mlp", parent="mlp"),
+            Linear("up_proj", h, w, kind="mlp", parent="mlp"),
+            Linear("down_proj", w, h, kind="mlp", parent="mlp"),
         ]
         if e:
             we = self.expert_width
             out += [
-                Linear("proj", h, e, kind="router"),
-                Linear("gate_up_proj", h, 2 * we, count=e, kind="expert"),
-                Linear("down_proj", we, h, count=e, kind="expert"),
+                Linear("proj", h, e, kind="router", parent="router"),
+                Linear(
+                    "gate_up_proj", h, 2 * we, count=e, kind="expert", parent="experts"
+                ),
+                Linear("down_proj", we, h, count=e, kind="expert", parent="experts"),
             ]
         if p:
             out += [

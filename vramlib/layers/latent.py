@@ -198,13 +198,16 @@ class CompressedAttention:
         ]
         if self.kind != "sliding_attention":
             w = self._compressor_width
-            out += [Linear("kv_proj", h, w), Linear("gate_proj", h, w)]
+            out += [
+                Linear("kv_proj", h, w, parent="compressor"),
+                Linear("gate_proj", h, w, parent="compressor"),
+            ]
         if self._sparse:
             c, ni = self.index_head_dim, self.index_n_heads
             out += [
-                Linear("kv_proj", h, 2 * c),
-                Linear("gate_proj", h, 2 * c),
-                Linear("q_b_proj", r, ni * c),
-                Linear("weights_proj", h, ni),
+                Linear("kv_proj", h, 2 * c, parent="compressor.indexer"),
+                Linear("gate_proj", h, 2 * c, parent="compressor.indexer"),
+                Linear("q_b_proj", r, ni * c, parent="compressor.indexer"),
+                Linear("weights_proj", h, ni, parent="compressor.indexer.scorer"),
             ]
         return tuple(out)

@@ -149,6 +149,10 @@ class GatedDeltaNet:
         )
 
 
+#: Kimi Delta Attention keeps its forget gate's two projections in a submodule
+_KIMI_PARENT = {"f_a_proj": "forget_gate", "f_b_proj": "forget_gate"}
+
+
 @dataclass(frozen=True)
 class KimiDeltaAttention:
     r"""Kimi Delta Attention (Kimi Linear) on hidden size :math:`H`: :math:`n` heads of
@@ -227,4 +231,7 @@ class KimiDeltaAttention:
             ("g_b_proj", d, inner),
             ("o_proj", inner, h),
         )
-        return tuple(Linear(name, i, o, kind="mixer") for name, i, o in shapes)
+        return tuple(
+            Linear(name, i, o, kind="mixer", parent=_KIMI_PARENT.get(name, ""))
+            for name, i, o in shapes
+        )

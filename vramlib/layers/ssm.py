@@ -30,7 +30,7 @@ duality), Dao and Gu 2024, https://arxiv.org/abs/2405.21060.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import _check
 from ..precisions import Precision
@@ -255,7 +255,10 @@ class ParallelHybrid:
         ) + self.ssm.bytes_per_token(kv, mla_expanded=mla_expanded)
 
     def linears(self) -> tuple[Linear, ...]:
-        return self.attention.linears() + self.ssm.linears()
+        # transformers keeps the two side by side: self_attn and mamba
+        return tuple(
+            replace(lin, parent="self_attn") for lin in self.attention.linears()
+        ) + tuple(replace(lin, parent="mamba") for lin in self.ssm.linears())
 
 
 @dataclass(frozen=True)
