@@ -181,7 +181,9 @@ WRAPPERS: dict[str, _Wrapper] = {
     ),
     "idefics3": _Wrapper(
         _Slot("text_config", "llama", _ANY),
-        (_slot(_VISION, "idefics3_vision"),),
+        # SmolVLM's published configs name it "idefics3"; transformers builds its
+        # Idefics3VisionConfig whatever the name says
+        (_slot(_VISION, "idefics3_vision", "idefics3"),),
         dict(tie_word_embeddings=False, scale_factor=2),
         _idefics3,
     ),
