@@ -39,8 +39,13 @@ EXACT = [
 GPTQ_FILES = [
     e for e in DATA if e["kind"] == "files" and e["id"].startswith("TheBloke/")
 ]
+WITH_MTP = "deepseek-ai/DeepSeek-R1"
 OTHER_FILES = [
-    e for e in DATA if e["kind"] == "files" and not e["id"].startswith("TheBloke/")
+    e
+    for e in DATA
+    if e["kind"] == "files"
+    and not e["id"].startswith("TheBloke/")
+    and e["id"] != WITH_MTP
 ]
 
 
@@ -231,6 +236,34 @@ def test_other_files_are_weights_and_headers(tmp_path, entry):
         assert HEADER_MIN * tensors // 2 <= residue <= HEADER_MAX * tensors
     else:  # headers are under 0.02 % of these files
         assert 0 < residue < sum(files.values()) // 5000
+
+
+def test_deepseek_r1_shards_are_the_model_its_mtp_module_and_headers(tmp_path):
+    """DeepSeek-R1's 163 fp8 shards (128 x 128 blocks, an fp32 scale each) hold the main
+    model and one multi-token-prediction module (README_WEIGHTS.md of DeepSeek-V3): a
+    61st decoder layer like the others, its own copies of the embedding and output
+    head (bf16), three RMSNorms (enorm, hnorm, shared_head.norm) and eh_proj, a 2H x H
+    projection that vLLM's MTP loader builds as a plain (bf16) linear layer. What is
+    left must be the shards' headers: 40 to 300 bytes for each of its tensors."""
+    entry = BY_ID[WITH_MTP]
+    cfg = entry["config"]
+    main, spec = weights(tmp_path, entry)
+    assert "fp8 block 128x128" in vramlib.estimate(spec).precision
+    # one more decoder layer, counted as the model's others are
+    (tmp_path / "62").mkdir()
+    deeper = dict(entry, config=dict(cfg, num_hidden_layers=62))
+    mtp_layer = weights(tmp_path / "62", deeper)[0] - main
+    h, v, e = cfg["hidden_size"], cfg["vocab_size"], cfg["n_routed_experts"]
+    mtp = mtp_layer + 2 * (2 * v * h) + 3 * (2 * h) + 2 * (2 * h * h)
+    files = entry["file_sizes"]
+    residue = sum(files.values()) - main - mtp - 8 * len(files)
+    # tensors: attention 12 (five fp8 matrices with their scales, two norms), two
+    # layer norms; dense MLP 6; MoE: router weight and bias, experts' and the shared
+    # expert's three fp8 matrices with scales; embedding, norm, head; MTP's six others
+    dense = cfg["first_k_dense_replace"]
+    moe = cfg["num_hidden_layers"] - dense + 1
+    tensors = dense * (12 + 2 + 6) + moe * (12 + 2 + 2 + 6 * e + 6) + 3 + 6
+    assert HEADER_MIN * tensors <= residue <= HEADER_MAX * tensors
 
 
 # ---- the command line ---------------------------------------------------------------
