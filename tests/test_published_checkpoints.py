@@ -306,3 +306,27 @@ def test_an_mlx_checkpoint_is_named_and_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="MLX"):
         vramlib.estimate(source.load(str(tmp_path)))
+
+
+def test_vllm_loads_the_checkpoint_as_published(tmp_path):
+    """With no precision forced, the vLLM model loads what the checkpoint stores:
+    gpt-oss-20b's index total_size (its vocabulary is already a multiple of 64, so no
+    padding rows) plus the rotary cache vLLM keeps beside the weights."""
+    from vramlib.engines import vllm
+
+    entry = BY_ID["openai/gpt-oss-20b"]
+    spec = source.load(str(folder(tmp_path, entry)))
+    assert entry["config"]["vocab_size"] % 64 == 0
+    got = vllm.weights_bytes_per_gpu(spec, None, 1)
+    assert got == entry["total_size"] + vllm.rotary_cache_bytes(spec, 2)
+    assert vllm.weights_bytes_per_gpu(spec, "bf16", 1) > 2.5 * entry["total_size"]
+
+
+def test_the_sizer_sizes_a_checkpoint_as_published(tmp_path):
+    from vramlib.sizing import AS_PUBLISHED, size
+
+    entry = BY_ID["openai/gpt-oss-20b"]
+    spec = source.load(str(folder(tmp_path, entry)))
+    r = size(spec, precision=AS_PUBLISHED, gpu="H100 SXM 80GB")
+    assert not r.error and r.precision.startswith("as published: mxfp4")
+    assert r.per_gpu_bytes["weights"] == entry["total_size"]  # one GPU

@@ -111,17 +111,17 @@ def _both(n: int) -> str:
 def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
     """The engine's figures for ``spec`` with the parsed ``args``: (text, json)."""
     from .engines import llamacpp, sglang, vllm
+    from .engines._common import precision_label
+    from .formats import is_as_published
     from .gpus import get_gpu
 
     engine = engine_name(args.engine)
-    precision = args.precision
-    if precision is None:  # "as published" is not yet read by the engine models
-        if engine == "llama.cpp":
-            raise ValueError(
-                "--engine llama.cpp needs --precision: the GGUF file type (f16, q8_0, "
-                "q4_0, Q4_K_M, ...)"
-            )
-        precision = "bf16"
+    precision = args.precision  # None: the checkpoint as published (vLLM, SGLang)
+    if is_as_published(precision) and engine == "llama.cpp":
+        raise ValueError(
+            "--engine llama.cpp needs --precision: the GGUF file type (f16, q8_0, "
+            "q4_0, Q4_K_M, ...)"
+        )
     gpu = None
     if args.gpu:
         try:
@@ -162,7 +162,9 @@ def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
             ("non-torch", p.non_torch_bytes),
             ("KV pool", p.kv_pool_bytes),
         ]
-        lines = [f"vLLM ({p.accounting}) on {tp} x {p.gpu}: {p.model}, {precision}"]
+        label = precision_label(spec, precision)
+        data["precision"] = label
+        lines = [f"vLLM ({p.accounting}) on {tp} x {p.gpu}: {p.model}, {label}"]
         lines += [f"  {name:<26} {_both(n)}" for name, n in rows]
         lines += ["", "vLLM would print:"] + [f"  {x}" for x in p.log_lines()]
         lines += [
@@ -191,10 +193,12 @@ def run(args: argparse.Namespace, spec) -> tuple[str, dict]:
             kv_cache_dtype=kv,
         )
         data = p.to_dict()
+        label = precision_label(spec, precision)
+        data["precision"] = label
         length = context or 4096
         data["max_concurrency"] = p.max_concurrency(length)
         lines = [
-            f"SGLang on {tp} x {p.gpu}: {p.model}, {precision}, "
+            f"SGLang on {tp} x {p.gpu}: {p.model}, {label}, "
             f"mem_fraction_static {mfs:g}",
             f"  weights per GPU        {_both(p.weights_bytes_per_gpu)}",
             f"  KV pool                {_both(p.kv_pool_bytes)}",

@@ -30,7 +30,7 @@ from .fit import (
     max_batch,
     max_context,
 )
-from .formats import format_names, get_format, kv_cache_dtypes
+from .formats import format_names, get_format, is_as_published, kv_cache_dtypes
 from .gpus import all_gpus, get_gpu
 from .models import (
     ModelSpec,
@@ -78,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         "--precision",
         default=None,
         help="weight format: bf16, fp8, int4, Q4_K_M, gptq-4bit-128g, … "
-        "(see --list-formats; default: as published, the checkpoint's own, else bf16)",
+        "(see --list-formats; default: 'as published', the checkpoint's own, "
+        "else bf16)",
     )
     p.add_argument("--context", default=None, help="tokens per sequence (default 4096)")
     p.add_argument("--batch", default=None, help="sequences served at once (default 1)")
@@ -323,7 +324,7 @@ def run(argv: Sequence[str]) -> str:
         text, data = _cli_engine.run(args, spec)
         return json.dumps(data, indent=2) if args.json else text
     precision = args.precision  # None: as published (the checkpoint's own, else bf16)
-    if precision is not None:
+    if not is_as_published(precision):
         _for_flag("--precision", (), get_format, precision, argument="--precision")
     kv_dtype = args.kv_dtype
     if kv_dtype is not None and kv_dtype.strip().lower() != AUTO_KV_DTYPE:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import _check, _data
-from .formats import WeightFormat, get_format, gguf_format
+from .formats import WeightFormat, get_format, gguf_format, is_as_published
 from .kv import kv_cache_bytes
 from .models import ModelSpec, get_model
 from .precisions import get_precision
@@ -251,7 +251,8 @@ def estimate(
     r"""Estimate the memory to serve ``model`` (a :class:`ModelSpec` or a catalogue name).
 
     ``precision`` is a weight format (``"bf16"``, ``"Q4_K_M"``, ``"gptq-4bit-128g"``, a bit width …),
-    ``context`` the tokens per sequence (prompt plus generated), ``batch`` the sequences served at once,
+    or ``None`` / ``"as published"`` for the checkpoint's own (its quantization config, else its
+    dtype; bf16 for a model that carries no checkpoint), ``context`` the tokens per sequence (prompt plus generated), ``batch`` the sequences served at once,
     ``kv_dtype`` the cache's element type (default: :func:`default_kv_dtype`), ``prefill_chunk`` the
     most prompt tokens an engine processes in one step (``None``: the whole context at once).
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.
@@ -264,7 +265,7 @@ def estimate(
     """
     spec = _resolve_spec(model)
     published = None
-    if precision is None:  # "as published": the checkpoint's own precision, else bf16
+    if is_as_published(precision):  # the checkpoint's own precision, else bf16
         precision = "bf16"
         if spec.checkpoint is not None:
             from .checkpoint.source import published_for

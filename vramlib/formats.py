@@ -616,6 +616,19 @@ def format_names() -> list[str]:
     return sorted({f.name for f in _registry().values()}, key=str.lower)
 
 
+#: the precision that means "the checkpoint's own" (its quantization_config, else its
+#: dtype; bf16 for a model without a checkpoint), the same as ``precision=None``
+AS_PUBLISHED = "as published"
+
+
+def is_as_published(precision: object) -> bool:
+    """Whether ``precision`` asks for the checkpoint as published (``None`` or
+    :data:`AS_PUBLISHED`)."""
+    return precision is None or (
+        isinstance(precision, str) and precision.strip().lower() == AS_PUBLISHED
+    )
+
+
 def get_format(
     name_or_bits: "str | int | Precision | WeightFormat", *, argument: str = "precision"
 ) -> WeightFormat:

@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 
 from . import _check
 from .estimate import estimate, valid_tensor_parallel_sizes
+from .formats import AS_PUBLISHED, is_as_published
 from .fit import (
     BATCH_LIMIT,
     CONTEXT_LIMIT,
@@ -58,6 +59,11 @@ MAX_GPUS = 64
 MAX_PARAMS = 10**18
 #: what the KV-cache dtype menu calls "the same as the weights' activations" (estimate's default)
 AUTO = "auto"
+
+
+def _published(precision: object) -> object:
+    """``None`` (the library's "as published") for :data:`AS_PUBLISHED`."""
+    return None if is_as_published(precision) else precision
 
 
 @dataclass(frozen=True)
@@ -273,7 +279,8 @@ def size(
     """Size ``model`` on ``n_gpus`` × ``gpu`` with tensor parallelism; never raises for bad input.
 
     ``model``: a catalogue name, a pasted ``config.json`` text, a config dict or a :class:`ModelSpec`.
-    ``precision``: a weight format or bit width (:func:`vramlib.formats.get_format`). ``kv_dtype``:
+    ``precision``: a weight format or bit width (:func:`vramlib.formats.get_format`), or
+    :data:`AS_PUBLISHED` for the checkpoint's own (its quantization config). ``kv_dtype``:
     the KV cache's element type, ``None`` or ``"auto"`` for the estimate's default. ``context`` tokens
     per sequence, ``batch`` sequences. ``gpu_memory_utilization``: the fraction of each GPU the engine
     may use (1 = all that the driver reports).
@@ -325,7 +332,9 @@ def _size(
     prefill_chunk,
 ) -> SizingResult:
     spec, trained = resolve_model(model)
-    options = dict(precision=precision, kv_dtype=kv_dtype, prefill_chunk=prefill_chunk)
+    options = dict(
+        precision=_published(precision), kv_dtype=kv_dtype, prefill_chunk=prefill_chunk
+    )
     for name, value, limit in (
         ("context", context, CONTEXT_LIMIT),
         ("batch", batch, BATCH_LIMIT),
@@ -832,7 +841,13 @@ def _engine_figures(
     frac = _check.number("memory_fraction", fraction, minimum=0.0, maximum=1.0)
     kv = None if kv_dtype in (None, AUTO) else kv_dtype
     if name == "llama.cpp":
+        if is_as_published(precision):
+            raise ValueError(
+                "llama.cpp loads a GGUF file: choose its file type as the precision "
+                "(f16, q8_0, q4_0, Q4_K_M, ...)"
+            )
         return _llamacpp(spec, card, precision, kv, tokens, t)
+    precision = _published(precision)
     sizes = valid_tensor_parallel_sizes(spec, max(t, 16))
     if t not in sizes:
         raise ValueError(
@@ -1236,6 +1251,16 @@ def _fine_tune(
     micro = _check.integer("micro_batch", micro_batch, minimum=1, maximum=BATCH_LIMIT)
     r = _check.integer("lora_rank", rank, minimum=1, maximum=65536)
     zero = "3" if gpus > 1 else "0"
+    if is_as_published(precision):  # fine-tuning loads a plain base; say which
+        from .checkpoint.dtypes import VRAMLIB_NAME
+
+        ck = spec.checkpoint
+        if ck is not None and ck.quantization_json is not None and meth != "QLoRA":
+            raise ValueError(
+                "this checkpoint is published quantized; choose the base precision "
+                "to fine-tune in (bf16, fp16, fp32 or fp8), or QLoRA"
+            )
+        precision = VRAMLIB_NAME.get(ck.dtype, "bf16") if ck is not None else "bf16"
     fmt = str(precision)
     kwargs = dict(
         method=meth.lower(),
@@ -1320,6 +1345,7 @@ def _most(ok, start: int, limit: int) -> int:
 
 
 __all__ = [
+    "AS_PUBLISHED",
     "AUTO",
     "ENGINES",
     "KINDS",

@@ -292,7 +292,11 @@ def test_each_engine_shows_its_predicted_figures(ns):
     timed(ns, "engine_box", "SGLang")
     assert f"#tokens: {p.max_total_num_tokens}" in shown(ns)
     assert "mem_fraction_static 0.8" in shown(ns)
+    timed(ns, "precision_box", "as published")
     timed(ns, "engine_box", "llama.cpp")
+    # "as published" is a Hugging Face checkpoint; llama.cpp wants a GGUF file type
+    assert "choose its file type" in shown(ns)
+    timed(ns, "precision_box", "bf16")
     p = llamacpp.predict("meta-llama/Llama-3.1-8B", precision="bf16", n_ctx=8192)
     assert html.escape(p.log_lines()[0]) in shown(ns)
     timed(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _check, _data
-from ..formats import WeightFormat, get_format
+from ..formats import WeightFormat, get_format, is_as_published
 from ..gpus import GPU, get_gpu
 from ..models import ModelSpec, get_model
 from ..precisions import Precision, get_precision
@@ -35,6 +35,29 @@ def format_of(precision: "str | int | WeightFormat") -> WeightFormat:
     if isinstance(precision, WeightFormat):
         return precision
     return get_format(precision)
+
+
+def as_published(spec: ModelSpec):
+    """The weights ``spec``'s checkpoint publishes (``vramlib.checkpoint``), or
+    ``None``, and the format of its unquantized tensors: what an engine loads when no
+    precision is forced (vLLM and SGLang read ``quantization_config`` themselves)."""
+    from ..checkpoint.dtypes import VRAMLIB_NAME
+    from ..checkpoint.source import published_for
+
+    w = published_for(spec) if spec.checkpoint is not None else None
+    if w is None:
+        return None, get_format("bf16")
+    return w, get_format(VRAMLIB_NAME.get(w.dtype, "bf16"))
+
+
+def precision_label(
+    spec: ModelSpec, precision: "str | int | WeightFormat | None"
+) -> str:
+    """How the weights are counted, for an answer."""
+    if is_as_published(precision):
+        w, fmt = as_published(spec)
+        return f"as published: {w.label}" if w is not None else fmt.name
+    return format_of(precision).name
 
 
 def gpu_of(gpu: "str | GPU") -> GPU:

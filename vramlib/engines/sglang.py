@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import _check
-from ..formats import WeightFormat
+from ..formats import WeightFormat, is_as_published
 from ..gpus import GPU
 from ..models import ModelSpec
 from ..units import GIB
@@ -148,7 +148,7 @@ def predict(
     model: "ModelSpec | str",
     gpu: "GPU | str",
     *,
-    precision: "str | WeightFormat" = "bf16",
+    precision: "str | WeightFormat | None" = "bf16",
     tensor_parallel: int = 1,
     mem_fraction_static: float = 0.88,
     kv_cache_dtype: "str | None" = None,
@@ -160,7 +160,8 @@ def predict(
     (SGLang's loaders follow the same layout)."""
     spec = spec_of(model)
     card = gpu_of(gpu)
-    fmt = format_of(precision)
+    if not is_as_published(precision):
+        format_of(precision)  # checked here, named in the error
     t = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
     f = fraction("mem_fraction_static", mem_fraction_static)
     c = _c()
@@ -169,7 +170,7 @@ def predict(
         if free_before_bytes is None
         else _check.integer("free_before_bytes", free_before_bytes)
     )
-    weights = weights_bytes_per_gpu(spec, fmt, t)
+    weights = weights_bytes_per_gpu(spec, precision, t)
     cell = cell_bytes(spec, kv_cache_dtype=kv_cache_dtype, tensor_parallel=t)
     tokens = max_total_num_tokens(free, weights, cell, f, c["page_size"])
     pool = (

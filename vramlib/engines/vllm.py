@@ -43,14 +43,16 @@ from dataclasses import dataclass, field
 
 from .. import _check
 from ..estimate import tensor_parallel_problem
-from ..formats import WeightFormat
+from ..formats import WeightFormat, is_as_published
 from ..gpus import GPU
 from ..layers.attention import Attention, LatentAttention
 from ..layers.ssm import Mamba1, Mamba2, NoMixer, ParallelHybrid
 from ..models import ModelSpec
 from ..precisions import Precision, get_precision
+from ..checkpoint.dtypes import SAFETENSORS_BYTES
 from ..units import MIB
 from ._common import (
+    as_published,
     cdiv,
     constants,
     format_of,
@@ -102,7 +104,7 @@ def rotary_cache_bytes(spec: ModelSpec, dtype_bytes: int = 2) -> int:
 
 def weights_bytes_per_gpu(
     model: "ModelSpec | str",
-    precision: "str | WeightFormat" = "bf16",
+    precision: "str | WeightFormat | None" = "bf16",
     tensor_parallel: int = 1,
 ) -> int:
     r"""Bytes of weights one GPU holds as vLLM loads them.
@@ -111,23 +113,33 @@ def weights_bytes_per_gpu(
     multiple of 64 and, with attention and MLP matrices and biases, split over
     :math:`t` ranks; norms and routers replicated on every rank; plus the rotary cache.
     For Llama 3.1 8B in bf16 on one GPU: 16,060,522,496 + 33,554,432 bytes, the
-    "14.9888 GB" (GiB) vLLM prints.
+    "14.9888 GB" (GiB) vLLM prints. ``precision`` ``None``: the checkpoint as
+    published (its quantization_config, every module as stored), else bf16.
     """
     spec = spec_of(model)
-    fmt = format_of(precision)
+    published, fmt = as_published(spec) if is_as_published(precision) else (None, None)
+    fmt = fmt or format_of(precision)
     t = _check.integer("tensor_parallel", tensor_parallel, minimum=1)
     problem = tensor_parallel_problem(spec, t)
     if problem:
         raise ValueError(problem)
     groups = dict(spec.param_groups())
     extra_rows = _padded_vocab(spec.vocab_size) - spec.vocab_size
-    if groups.get("embedding"):
-        groups["embedding"] += extra_rows * spec.hidden_size
-    if groups.get("lm_head"):
-        groups["lm_head"] += extra_rows * spec.hidden_size
+    for group in ("embedding", "lm_head"):
+        if groups.get(group):
+            groups[group] += extra_rows * spec.hidden_size
+    by_group = {
+        group: math.ceil(count * fmt.bits_for(group) / 8)
+        for group, count in groups.items()
+    }
+    if published is not None:  # every module as the checkpoint stores it
+        by_group = published.group_bytes()
+        pad = extra_rows * spec.hidden_size * SAFETENSORS_BYTES[published.dtype]
+        for group in ("embedding", "lm_head"):
+            if by_group.get(group):
+                by_group[group] += pad
     split = kept = 0
-    for group, count in groups.items():
-        n = math.ceil(count * fmt.bits_for(group) / 8)
+    for group, n in by_group.items():
         if group in _SPLIT:
             split += n
         else:
@@ -595,7 +607,7 @@ def predict(
     model: "ModelSpec | str",
     gpu: "GPU | str",
     *,
-    precision: "str | WeightFormat" = "bf16",
+    precision: "str | WeightFormat | None" = "bf16",
     tensor_parallel: int = 1,
     gpu_memory_utilization: float = 0.9,
     max_model_len: int | None = None,
@@ -618,7 +630,7 @@ def predict(
     """
     spec = spec_of(model)
     card = gpu_of(gpu)
-    fmt = format_of(precision)
+    fmt = as_published(spec)[1] if is_as_published(precision) else format_of(precision)
     if accounting not in ACCOUNTINGS:
         raise _check.unknown(
             "accounting", accounting, ACCOUNTINGS, what="vLLM accounting"
@@ -644,7 +656,9 @@ def predict(
         if total_bytes is None
         else _check.integer("total_bytes", total_bytes)
     )
-    weights = weights_bytes_per_gpu(spec, fmt, t)
+    weights = weights_bytes_per_gpu(
+        spec, None if is_as_published(precision) else fmt, t
+    )
     act_bytes = 4 if fmt.name in ("fp32", "tf32") else 2
     activation = activation_peak_bytes(
         spec, batched, max_num_seqs=seqs, dtype_bytes=act_bytes
