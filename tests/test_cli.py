@@ -109,3 +109,20 @@ def test_answers_in_well_under_a_second():
     r = cli("Llama-3.1-70B", "--gpu", "H100", "--context", "32768")
     assert r.returncode == 0
     assert time.perf_counter() - start < 1.5  # the process start included
+
+
+def test_a_command_line_answer_loads_only_what_it_needs():
+    """The sizer, the 2025-2026 families' readers and the rarer layer kinds are
+    imported on first use, so that ``python -m vramlib MODEL`` starts quickly."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vramlib", "Llama-3.1-8B"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert out.returncode == 0
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
+    assert "vramlib.estimate" in loaded
+    for lazy in ("vramlib.sizing", "vramlib.families.hybrid", "vramlib.layers.ssm"):
+        assert lazy not in loaded
