@@ -252,7 +252,8 @@ def estimate(
 
     ``precision`` is a weight format (``"bf16"``, ``"Q4_K_M"``, ``"gptq-4bit-128g"``, a bit width …),
     or ``None`` / ``"as published"`` for the checkpoint's own (its quantization config, else its
-    dtype; bf16 for a model that carries no checkpoint), ``context`` the tokens per sequence (prompt plus generated), ``batch`` the sequences served at once,
+    dtype; bf16 for a model that carries no checkpoint), ``context`` the tokens per sequence
+    (prompt plus generated), ``batch`` the sequences served at once,
     ``kv_dtype`` the cache's element type (default: :func:`default_kv_dtype`), ``prefill_chunk`` the
     most prompt tokens an engine processes in one step (``None``: the whole context at once).
     ``kv_dtype="auto"`` (vLLM's spelling) is the same as ``None``.

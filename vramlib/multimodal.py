@@ -35,7 +35,7 @@ Images become tokens in the language model's context: :func:`image_tokens`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import _check, towers

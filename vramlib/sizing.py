@@ -41,7 +41,6 @@ from .fit import (
 from .gpus import GPU, get_gpu
 from .models import (
     ModelSpec,
-    _positive_int,
     catalogue_entry,
     get_model,
     model_max_context,
