@@ -5,8 +5,9 @@ publishers' files state: the ``metadata.total_size`` of a safetensors index (the
 tensors' bytes, exactly) or the sizes of the ``.safetensors`` files themselves (tensors
 plus each file's header). Each test builds the folder a user would point vramlib at
 (config.json, and the index when there is one) and compares what vramlib counts with
-what the files say. Nothing here is computed by vramlib on both sides: the expected
-values are the published numbers, and the allowances are derived by hand below.
+what the files say. The expected values are the published numbers and the allowances
+are derived by hand below; where a test also needs a part vramlib counts (DeepSeek's
+extra decoder layer, vLLM's rotary cache), it says so.
 """
 
 from __future__ import annotations
