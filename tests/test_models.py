@@ -604,3 +604,18 @@ def test_absurd_layer_counts_are_refused_before_any_per_layer_work():
         ModelSpec.from_hf_config(cfg)
     with pytest.raises(ValueError, match="num_hidden_layers"):
         ModelSpec("llama", 100, 64, 10**12, 4, 4, 16, 128)
+
+
+def test_the_family_index_lists_each_modules_readers():
+    """vramlib.families.INDEX (what lets a reader be imported on first use) names
+    exactly the model types each family module reads, and every one is supported."""
+    import importlib
+
+    from vramlib import families
+
+    for module, types in families.INDEX.items():
+        family = importlib.import_module(f"vramlib.families.{module}")
+        assert tuple(family.READERS) == types
+    listed = [t for types in families.INDEX.values() for t in types]
+    assert len(listed) == len(set(listed))
+    assert set(listed) <= set(SUPPORTED_MODEL_TYPES)
